@@ -1,0 +1,20 @@
+from django.db import migrations
+
+
+def load_seed(apps, schema_editor):
+    from checklists.template_files import SEED_TEMPLATE, parse_template, store_template
+
+    spec = parse_template(SEED_TEMPLATE.read_text())
+    store_template(
+        spec, apps.get_model("checklists", "ChecklistTemplate"), apps.get_model("checklists", "TemplateItem"),
+        is_default=True,
+    )
+
+
+def unload_seed(apps, schema_editor):
+    apps.get_model("checklists", "ChecklistTemplate").objects.filter(is_default=True, releases=None).delete()
+
+
+class Migration(migrations.Migration):
+    dependencies = [("checklists", "0001_initial")]
+    operations = [migrations.RunPython(load_seed, unload_seed)]

@@ -1,0 +1,471 @@
+"""releasegate's domain: teams, checklist templates, releases and what happens to them.
+
+State changes never happen here: they live in checklists/workflow.py. Models hold
+data, invariants (constraints) and read-only predicates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from django.conf import settings
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+
+SHA_VALIDATOR = RegexValidator(
+    r"^[0-9a-f]{40}$", "Commit must be a full 40-character hexadecimal SHA (lower case).", "invalid_sha"
+)
+SLUG_VALIDATOR = RegexValidator(r"^[a-z0-9][a-z0-9-]*$", "Use lower-case letters, digits and dashes.")
+
+MANAGERS_GROUP = "managers"
+
+DEFAULT_PRODUCTION_CONFIG_GLOBS = [
+    "**/.env.production",
+    "**/.env.prod",
+    "**/*prod*.{yml,yaml,json,toml,ini,cfg}",
+    "**/settings/production.py",
+    "**/settings/prod.py",
+]
+
+# Lengths of text fields, shared by forms, serializers and the workflow's checks.
+TITLE_MAX = 200
+VERSION_MAX = 64
+REPOSITORY_MAX = 500
+LONG_TEXT_MAX = 20_000
+EVIDENCE_MAX = 4_000
+
+
+def default_globs() -> list[str]:
+    return list(DEFAULT_PRODUCTION_CONFIG_GLOBS)
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=50, unique=True, validators=[SLUG_VALIDATOR])
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="owned_teams",
+        help_text="Named owner of the team's exception queue.",
+    )
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="teams")
+    required_approvals = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1)])
+    production_config_globs = models.JSONField(default=default_globs, blank=True)
+    probe_endpoints = models.JSONField(default=list, blank=True, help_text="URLs the auth probe may contact.")
+    probe_public_allowlist = models.JSONField(
+        default=list, blank=True, help_text="Endpoints that may answer anonymously (e.g. /healthz)."
+    )
+    secrets_allowlist = models.JSONField(
+        default=list, blank=True, help_text="Path globs or finding fingerprints the secrets scan ignores."
+    )
+    template = models.ForeignKey(
+        "ChecklistTemplate",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="teams",
+        help_text="Empty: the built-in default template.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(required_approvals__gte=1), name="%(app_label)s_%(class)s_approvals_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        MEMBER = "member", "Member"
+        REVIEWER = "reviewer", "Reviewer"
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["team", "user"], name="%(app_label)s_%(class)s_one_per_team"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team} ({self.role})"
+
+
+class ChecklistTemplate(models.Model):
+    slug = models.SlugField(max_length=50, validators=[SLUG_VALIDATOR])
+    name = models.CharField(max_length=100)
+    version = models.PositiveIntegerField(default=1)
+    is_default = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["slug", "version"], name="%(app_label)s_%(class)s_unique_version"),
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="%(app_label)s_%(class)s_one_default"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+    @classmethod
+    def default(cls) -> ChecklistTemplate:
+        return cls.objects.get(is_default=True)
+
+
+class TemplateItem(models.Model):
+    class Category(models.TextChoices):
+        CORRECTNESS = "correctness", "Correctness"
+        SECURITY = "security", "Security"
+        OPERATIONS = "operations", "Operations"
+        DEPLOYMENT = "deployment", "Deployment"
+        HANDOFF = "handoff", "Handoff"
+
+    template = models.ForeignKey(ChecklistTemplate, on_delete=models.CASCADE, related_name="items")
+    key = models.CharField(max_length=100)
+    category = models.CharField(max_length=32, choices=Category.choices)
+    title = models.CharField(max_length=200)
+    help = models.TextField(blank=True)
+    order = models.PositiveIntegerField(default=0)
+    required = models.BooleanField(default=True)
+    waivable = models.BooleanField(default=False)
+    satisfied_by = models.CharField(max_length=40, default="manual")
+
+    class Meta:
+        ordering = ["order"]
+        constraints = [
+            models.UniqueConstraint(fields=["template", "key"], name="%(app_label)s_%(class)s_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class ReleaseQuerySet(models.QuerySet):
+    def with_related(self):
+        return self.select_related("team", "author")
+
+
+class Release(models.Model):
+    class Kind(models.TextChoices):
+        STANDARD = "standard", "Standard"
+        HOTFIX = "hotfix", "Hotfix"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        IN_REVIEW = "in_review", "In review"
+        APPROVED = "approved", "Approved"
+        DEPLOYED = "deployed", "Deployed"
+        ROLLED_BACK = "rolled_back", "Rolled back"
+        CANCELLED = "cancelled", "Cancelled"
+
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="releases")
+    template = models.ForeignKey(ChecklistTemplate, on_delete=models.PROTECT, related_name="releases")
+    title = models.CharField(max_length=TITLE_MAX)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.STANDARD)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="releases")
+    repository = models.CharField(max_length=REPOSITORY_MAX)
+    commit = models.CharField(max_length=40, validators=[SHA_VALIDATOR])
+    version_before = models.CharField(max_length=VERSION_MAX, blank=True)
+    version_after = models.CharField(max_length=VERSION_MAX, blank=True)
+    description = models.TextField(blank=True, max_length=LONG_TEXT_MAX)
+    rollback_plan = models.TextField(blank=True, max_length=LONG_TEXT_MAX)
+    deployment_steps = models.TextField(blank=True, max_length=LONG_TEXT_MAX)
+    known_limitations = models.TextField(blank=True, max_length=LONG_TEXT_MAX)
+    rollback_reason = models.TextField(blank=True, max_length=LONG_TEXT_MAX)
+    # Bumped by every workflow change: a cheap version for caches and ETags.
+    revision = models.PositiveIntegerField(default=1)
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    deployed_at = models.DateTimeField(null=True, blank=True)
+    rolled_back_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ReleaseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["team", "status"], name="release_team_status"),
+            models.Index(fields=["status", "created_at"], name="release_status_created"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(commit__regex=r"^[0-9a-f]{40}$"), name="%(app_label)s_%(class)s_commit_is_sha"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.title}"
+
+    @property
+    def is_open_for_changes(self) -> bool:
+        return self.status in {self.Status.DRAFT, self.Status.IN_REVIEW, self.Status.APPROVED}
+
+    def field_value(self, name: str) -> str:
+        if name == "versions":
+            both = self.version_before.strip() and self.version_after.strip()
+            return f"{self.version_before} -> {self.version_after}" if both else ""
+        return getattr(self, name).strip()
+
+
+class ChecklistItem(models.Model):
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        WAIVED = "waived", "Waived"
+        NOT_APPLICABLE = "not_applicable", "Not applicable"
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="items")
+    key = models.CharField(max_length=100)
+    category = models.CharField(max_length=32, choices=TemplateItem.Category.choices)
+    title = models.CharField(max_length=200)
+    help = models.TextField(blank=True)
+    order = models.PositiveIntegerField(default=0)
+    required = models.BooleanField(default=True)
+    waivable = models.BooleanField(default=False)
+    satisfied_by = models.CharField(max_length=40)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
+    evidence = models.TextField(blank=True, max_length=EVIDENCE_MAX)
+    reason = models.TextField(blank=True, max_length=EVIDENCE_MAX)
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    set_at = models.DateTimeField(null=True, blank=True)
+    scan = models.ForeignKey("ScanRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["order"]
+        constraints = [
+            models.UniqueConstraint(fields=["release", "key"], name="%(app_label)s_%(class)s_unique_key"),
+            models.CheckConstraint(
+                condition=~Q(state__in=["waived", "not_applicable"]) | ~Q(reason=""),
+                name="%(app_label)s_%(class)s_skip_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.state}"
+
+    @property
+    def kind(self) -> str:
+        return self.satisfied_by.partition(":")[0]
+
+    @property
+    def argument(self) -> str:
+        return self.satisfied_by.partition(":")[2]
+
+    @property
+    def is_satisfied(self) -> bool:
+        return self.state in {self.State.DONE, self.State.WAIVED, self.State.NOT_APPLICABLE}
+
+
+class SignOffQuerySet(models.QuerySet):
+    def current(self):
+        return self.filter(stale=False)
+
+    def current_approvals(self):
+        return self.filter(stale=False, decision=SignOff.Decision.APPROVE)
+
+
+class SignOff(models.Model):
+    class Decision(models.TextChoices):
+        APPROVE = "approve", "Approve"
+        REJECT = "reject", "Reject"
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="signoffs")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="signoffs")
+    # A copy of the release's author, always taken from the release on save, so that
+    # the database itself can refuse a self-review (the constraint below).
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decision = models.CharField(max_length=16, choices=Decision.choices)
+    comment = models.TextField(blank=True, max_length=LONG_TEXT_MAX)
+    commit = models.CharField(max_length=40)
+    checklist_digest = models.CharField(max_length=64)
+    stale = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = SignOffQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reviewer=F("author")), name="%(app_label)s_%(class)s_not_self_review"),
+            # One current decision per reviewer: a second one needs the first to go stale.
+            models.UniqueConstraint(
+                fields=["release", "reviewer"],
+                condition=Q(stale=False),
+                name="%(app_label)s_%(class)s_one_current_per_reviewer",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reviewer} {self.decision}s #{self.release_id}"
+
+    def save(self, *args, **kwargs):
+        self.author_id = Release.objects.values_list("author_id", flat=True).get(pk=self.release_id)
+        super().save(*args, **kwargs)
+
+
+class ScanRunQuerySet(models.QuerySet):
+    def current(self):
+        return self.filter(current=True)
+
+
+class ScanRun(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        PASSED = "passed", "Passed"
+        FAILED = "failed", "Failed"
+        ERROR = "error", "Error"
+
+    FINAL = (Status.PASSED, Status.FAILED, Status.ERROR)
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="scans")
+    scanner = models.CharField(max_length=32)
+    commit = models.CharField(max_length=40)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    findings = models.JSONField(default=list, blank=True)
+    summary = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # False once a forced re-run replaces this run; history is kept.
+    current = models.BooleanField(default=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_scans",
+        help_text="Who handles this run if it lands in the exception queue.",
+    )
+    correlation_id = models.CharField(max_length=64, blank=True)
+    queued_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScanRunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["queued_at", "id"]
+        indexes = [models.Index(fields=["status", "queued_at"], name="scanrun_status_queued")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["release", "scanner", "commit"],
+                condition=Q(current=True),
+                name="%(app_label)s_%(class)s_one_current_run",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scanner}@{self.commit[:8]} {self.status}"
+
+
+class TestReport(models.Model):
+    """A JUnit XML report uploaded for a release commit; the tests scan reads it."""
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="test_reports")
+    commit = models.CharField(max_length=40, validators=[SHA_VALIDATOR])
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    content = models.BinaryField()
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    __test__ = False  # not a pytest test class
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"report {self.sha256[:8]} for #{self.release_id}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a POST with an Idempotency-Key, replayed for the same key and body."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    scope = models.CharField(max_length=255, help_text="Method and path the key was used on.")
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key", "scope"], name="%(app_label)s_%(class)s_unique_key"),
+        ]
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AuditEvent.Immutable("Audit events are append-only.")
+
+    def delete(self):
+        raise AuditEvent.Immutable("Audit events are append-only.")
+
+
+class AuditEvent(models.Model):
+    class Immutable(Exception):
+        pass
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    release = models.ForeignKey(
+        Release, null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+    )
+    verb = models.CharField(max_length=64)
+    payload = models.JSONField(default=dict, blank=True)
+    correlation_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Hash chain: each event carries the hash of the one before it (manage.py verify_audit).
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.verb} #{self.release_id}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise self.Immutable("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise self.Immutable("Audit events are append-only.")
+
+
+def checklist_digest(release: Release, items) -> str:
+    """Digest of what an approval approves: the commit, versions and every item's state."""
+    state = {
+        "commit": release.commit,
+        "versions": [release.version_before, release.version_after],
+        "items": sorted((i.key, i.state, i.evidence, i.reason) for i in items if i.kind != "signoff"),
+    }
+    return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()

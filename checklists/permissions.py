@@ -1,0 +1,76 @@
+"""Who may read and who may change what. Every path (pages, API, admin, tasks) asks here.
+
+- A manager (global group `managers`) reads every release and changes nothing.
+- A team member (role `member` or `reviewer`) reads and works on the team's releases.
+- A reviewer of the team may also sign its releases off, never their own.
+- Anyone else sees no release at all (a 404, never a hint that it exists).
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import QuerySet
+
+from .errors import NotAllowed, NotAReviewerError, NotFound, SelfReviewError
+from .models import MANAGERS_GROUP, Membership, Release, Team
+
+
+def is_manager(user: User | AnonymousUser) -> bool:
+    if not user.is_authenticated:
+        return False
+    cached = getattr(user, "_releasegate_is_manager", None)
+    if cached is None:
+        cached = user.groups.filter(name=MANAGERS_GROUP).exists()
+        user._releasegate_is_manager = cached
+    return cached
+
+
+def readable_releases(user: User | AnonymousUser) -> QuerySet[Release]:
+    if not user.is_authenticated:
+        return Release.objects.none()
+    if user.is_superuser or is_manager(user):
+        return Release.objects.all()
+    return Release.objects.filter(team__memberships__user=user)
+
+
+def readable_teams(user: User | AnonymousUser) -> QuerySet[Team]:
+    if not user.is_authenticated:
+        return Team.objects.none()
+    if user.is_superuser or is_manager(user):
+        return Team.objects.all()
+    return Team.objects.filter(memberships__user=user)
+
+
+def writable_teams(user: User | AnonymousUser) -> QuerySet[Team]:
+    if not user.is_authenticated:
+        return Team.objects.none()
+    return Team.objects.filter(memberships__user=user)
+
+
+def role_in(user: User, team_id: int) -> str | None:
+    """The user's role on a team, or None."""
+    if not user.is_authenticated:
+        return None
+    return Membership.objects.filter(team_id=team_id, user=user).values_list("role", flat=True).first()
+
+
+def get_release_for_user(user: User | AnonymousUser, pk) -> Release:
+    try:
+        return readable_releases(user).with_related().get(pk=pk)
+    except (Release.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise NotFound("No such release.") from None
+
+
+def check_can_work_on(user: User, release: Release) -> None:
+    """Members and reviewers of the release's team may change it; others may not."""
+    if role_in(user, release.team_id) is None:
+        raise NotAllowed(f"You are not a member of team {release.team.slug}; you may read but not change.")
+
+
+def signoff_refusal(user: User, release: Release) -> NotAllowed | None:
+    """Why this user may not sign this release off, or None if they may (rules of people only)."""
+    if user.pk == release.author_id:
+        return SelfReviewError("You are the author of this release; someone else must review it.")
+    if role_in(user, release.team_id) != Membership.Role.REVIEWER:
+        return NotAReviewerError(f"You are not a reviewer of team {release.team.slug}.")
+    return None

@@ -1,0 +1,141 @@
+"""Read and write checklist templates as YAML files (the seed and teams' own)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+SEED_TEMPLATE = Path(__file__).parent / "templates_data" / "pre_release.yaml"
+CATEGORIES = ("correctness", "security", "operations", "deployment", "handoff")
+FIELDS = ("rollback_plan", "deployment_steps", "versions", "known_limitations")
+SCANNERS = ("secrets", "mock_flag", "env_credentials", "debug_off", "tests", "auth_probe")
+NEVER_WAIVABLE_KINDS = ("signoff",)
+
+
+class TemplateFileError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    key: str
+    category: str
+    title: str
+    help: str
+    required: bool
+    waivable: bool
+    satisfied_by: str
+
+
+@dataclass(frozen=True)
+class TemplateSpec:
+    slug: str
+    name: str
+    items: tuple[ItemSpec, ...]
+
+
+def valid_satisfied_by(value: str) -> bool:
+    kind, _, arg = value.partition(":")
+    if kind in {"manual", "signoff"}:
+        return arg == ""
+    return (kind == "field" and arg in FIELDS) or (kind == "scan" and arg in SCANNERS)
+
+
+def parse_template(text: str) -> TemplateSpec:
+    """Parse and validate a template file; raise TemplateFileError naming the first problem."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise TemplateFileError(f"not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise TemplateFileError("the file must be a mapping with slug, name and items")
+    slug, name, raw_items = data.get("slug"), data.get("name"), data.get("items")
+    if not isinstance(slug, str) or not slug:
+        raise TemplateFileError("slug is missing")
+    if not isinstance(name, str) or not name:
+        raise TemplateFileError("name is missing")
+    if not isinstance(raw_items, list) or not raw_items:
+        raise TemplateFileError("items must be a non-empty list")
+    items, seen = [], set()
+    for number, raw in enumerate(raw_items, start=1):
+        if not isinstance(raw, dict):
+            raise TemplateFileError(f"item {number} is not a mapping")
+        key = raw.get("key")
+        if not isinstance(key, str) or not key or len(key) > 100:
+            raise TemplateFileError(f"item {number} needs a key of at most 100 characters")
+        if key in seen:
+            raise TemplateFileError(f"key {key} appears twice")
+        seen.add(key)
+        category = raw.get("category")
+        if category not in CATEGORIES:
+            raise TemplateFileError(f"{key}: category must be one of {', '.join(CATEGORIES)}")
+        satisfied_by = raw.get("satisfied_by", "manual")
+        if not isinstance(satisfied_by, str) or not valid_satisfied_by(satisfied_by):
+            raise TemplateFileError(f"{key}: satisfied_by {satisfied_by!r} is not manual, field:, scan: or signoff")
+        title = raw.get("title")
+        if not isinstance(title, str) or not title or len(title) > 200:
+            raise TemplateFileError(f"{key}: title is missing or longer than 200 characters")
+        waivable = bool(raw.get("waivable", False))
+        if satisfied_by in NEVER_WAIVABLE_KINDS and waivable:
+            raise TemplateFileError(f"{key}: a sign-off item can never be waived")
+        items.append(
+            ItemSpec(
+                key=key,
+                category=category,
+                title=title,
+                help=str(raw.get("help", "")),
+                required=bool(raw.get("required", True)),
+                waivable=waivable,
+                satisfied_by=satisfied_by,
+            )
+        )
+    return TemplateSpec(slug=slug, name=name, items=tuple(items))
+
+
+def store_template(spec: TemplateSpec, template_model, item_model, *, is_default: bool = False):
+    """Save spec as the next version of its slug; earlier versions and releases' copies stay."""
+    latest = template_model.objects.filter(slug=spec.slug).order_by("-version").first()
+    version = latest.version + 1 if latest else 1
+    if is_default:
+        template_model.objects.filter(is_default=True).update(is_default=False)
+    template = template_model.objects.create(
+        slug=spec.slug, name=spec.name, version=version, is_default=is_default
+    )
+    item_model.objects.bulk_create(
+        item_model(
+            template=template,
+            key=item.key,
+            category=item.category,
+            title=item.title,
+            help=item.help,
+            order=order,
+            required=item.required,
+            waivable=item.waivable,
+            satisfied_by=item.satisfied_by,
+        )
+        for order, item in enumerate(spec.items, start=1)
+    )
+    return template
+
+
+def dump_template(template) -> str:
+    """Write a stored template back as YAML that parse_template reads."""
+    data = {
+        "slug": template.slug,
+        "name": template.name,
+        "items": [
+            {
+                "key": item.key,
+                "category": item.category,
+                "title": item.title,
+                "help": item.help,
+                "required": item.required,
+                "waivable": item.waivable,
+                "satisfied_by": item.satisfied_by,
+            }
+            for item in template.items.order_by("order")
+        ],
+    }
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

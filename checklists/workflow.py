@@ -1,0 +1,682 @@
+"""Every state change of a release, and the rules that guard it.
+
+Pages, the API, admin actions, management commands and Celery tasks all call these
+functions; no rule lives anywhere else. Each function:
+- runs in one transaction and locks the release row first, so concurrent requests
+  queue behind each other instead of losing updates;
+- takes the acting user keyword-only and checks what that user may do;
+- raises a WorkflowError subclass (checklists/errors.py) that names what blocks;
+- writes exactly one AuditEvent when it changes something, and none when it does not;
+- enqueues Celery work only once the transaction commits.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from . import permissions
+from .errors import BlockedError, InvalidInput, NotAllowed, NotFound, TransitionError
+from .models import (
+    EVIDENCE_MAX,
+    LONG_TEXT_MAX,
+    REPOSITORY_MAX,
+    TITLE_MAX,
+    VERSION_MAX,
+    AuditEvent,
+    ChecklistItem,
+    ChecklistTemplate,
+    Membership,
+    Release,
+    ScanRun,
+    SignOff,
+    Team,
+    checklist_digest,
+)
+from .template_files import SCANNERS
+
+logger = logging.getLogger(__name__)
+
+Status = Release.Status
+State = ChecklistItem.State
+
+SHA_RE = re.compile(r"^[0-9a-f]{40}$")
+# Remote transports git may use. `ext::` and other remote helpers run commands, so
+# anything else (besides a plain local path) is refused.
+REPOSITORY_RE = re.compile(r"^(https?://|ssh://|file://|git@[A-Za-z0-9.-]+:|/|\.{1,2}(/|$)|[A-Za-z0-9_])")
+TEXT_LIMITS = {
+    "title": TITLE_MAX,
+    "repository": REPOSITORY_MAX,
+    "version_before": VERSION_MAX,
+    "version_after": VERSION_MAX,
+    "description": LONG_TEXT_MAX,
+    "rollback_plan": LONG_TEXT_MAX,
+    "deployment_steps": LONG_TEXT_MAX,
+    "known_limitations": LONG_TEXT_MAX,
+}
+EDITABLE_FIELDS = ("commit", *TEXT_LIMITS)
+FIELD_OF_ITEM = {
+    "rollback_plan": ("rollback_plan",),
+    "deployment_steps": ("deployment_steps",),
+    "versions": ("version_before", "version_after"),
+    "known_limitations": ("known_limitations",),
+}
+
+
+# --- input -----------------------------------------------------------------
+
+
+def _clean_text(name: str, value: Any, errors: dict, *, limit: int) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        errors[name] = ["Must be a string."]
+        return ""
+    if "\x00" in value:
+        errors[name] = ["Must not contain NUL characters."]
+        return ""
+    if len(value) > limit:
+        errors[name] = [f"At most {limit} characters (got {len(value)})."]
+    return value
+
+
+def clean_commit(value: Any) -> str:
+    sha = value.strip().lower() if isinstance(value, str) else ""
+    if not SHA_RE.match(sha):
+        raise InvalidInput(
+            "Commit must be a full 40-character hexadecimal SHA.",
+            details={"commit": ["Commit must be a full 40-character hexadecimal SHA, not a branch or short SHA."]},
+        )
+    return sha
+
+
+def _clean_repository(value: str, errors: dict) -> str:
+    value = value.strip()
+    if not value:
+        errors["repository"] = ["Required."]
+    elif (
+        value.startswith("-")
+        or "::" in value
+        or any(ch.isspace() or ord(ch) < 32 for ch in value)
+        or not REPOSITORY_RE.match(value)
+    ):
+        errors["repository"] = ["Give an https://, ssh://, git@host:path, file:// URL or a local path."]
+    return value
+
+
+def clean_release_data(data: dict, *, partial: bool = False) -> dict:
+    """Validate release fields; raise InvalidInput with every field's problem at once."""
+    errors: dict[str, list[str]] = {}
+    unknown = set(data) - {"kind", *EDITABLE_FIELDS}
+    if unknown:
+        errors.update({name: ["Unknown or read-only field."] for name in sorted(unknown)})
+    cleaned: dict[str, Any] = {}
+    for name, limit in TEXT_LIMITS.items():
+        if name in data or not partial:
+            cleaned[name] = _clean_text(name, data.get(name), errors, limit=limit)
+    if "title" in cleaned and not cleaned["title"].strip() and "title" not in errors:
+        errors["title"] = ["Required."]
+    if "repository" in cleaned and "repository" not in errors:
+        cleaned["repository"] = _clean_repository(cleaned["repository"], errors)
+    if "commit" in data or not partial:
+        try:
+            cleaned["commit"] = clean_commit(data.get("commit"))
+        except InvalidInput as exc:
+            errors.update(exc.details)
+    if "kind" in data or not partial:
+        kind = data.get("kind") or Release.Kind.STANDARD
+        if kind not in Release.Kind.values:
+            errors["kind"] = [f"Must be one of {', '.join(Release.Kind.values)}."]
+        cleaned["kind"] = kind
+    if errors:
+        raise InvalidInput("The release has invalid fields.", details=errors)
+    return cleaned
+
+
+# --- helpers -----------------------------------------------------------------
+
+
+def _correlation_id() -> str:
+    try:
+        from django_guid import get_guid
+
+        return (get_guid() or "")[:64]
+    except Exception:  # noqa: BLE001 - the id is a nicety; never fail a change for it
+        return ""
+
+
+def _audit(release: Release | None, actor: User | None, verb: str, **payload) -> AuditEvent:
+    return AuditEvent.objects.create(
+        release=release,
+        actor=actor if actor and actor.is_authenticated else None,
+        verb=verb,
+        payload=payload,
+        correlation_id=_correlation_id(),
+    )
+
+
+def _lock(release: Release | int) -> Release:
+    pk = release.pk if isinstance(release, Release) else release
+    try:
+        return Release.objects.select_for_update().select_related("team").get(pk=pk)
+    except Release.DoesNotExist:
+        raise NotFound("No such release.") from None
+
+
+def _bump(release: Release, **changes) -> None:
+    for name, value in changes.items():
+        setattr(release, name, value)
+    release.revision += 1
+    release.save(update_fields=[*changes, "revision", "updated_at"])
+
+
+def _require_open(release: Release) -> None:
+    if not release.is_open_for_changes:
+        raise TransitionError(f"The release is {release.get_status_display().lower()}; it can no longer change.")
+
+
+def _require_member(actor: User | None, release: Release) -> None:
+    if actor is None:
+        return  # the system itself (scans, sweeps)
+    permissions.check_can_work_on(actor, release)
+
+
+def _field_state(release: Release, item: ChecklistItem) -> str:
+    return State.DONE if release.field_value(item.argument) else State.OPEN
+
+
+def _make_approvals_stale(release: Release) -> dict:
+    """Mark current sign-offs stale; an approved release goes back to review. Returns what changed."""
+    count = release.signoffs.filter(stale=False).update(stale=True)
+    changed: dict[str, Any] = {}
+    if count:
+        changed["signoffs_made_stale"] = count
+    if release.status == Status.APPROVED:
+        release.status = Status.IN_REVIEW
+        release.approved_at = None
+        changed["status"] = Status.IN_REVIEW
+    release.items.filter(satisfied_by="signoff").exclude(state=State.OPEN).update(
+        state=State.OPEN, set_by=None, set_at=None
+    )
+    return changed
+
+
+def _blocker(item: ChecklistItem, why: str) -> dict:
+    return {"key": item.key, "title": item.title, "state": item.state, "why": why}
+
+
+def _item_blocker(release: Release, item: ChecklistItem, scan_status: str | None, *, for_submit: bool):
+    """Why this item blocks the transition, or None."""
+    if not item.required or item.kind == "signoff":
+        return None
+    if item.state == State.DONE or (item.state == State.NOT_APPLICABLE and item.reason):
+        return None
+    if item.state == State.WAIVED:
+        if release.kind == Release.Kind.HOTFIX and item.waivable and item.reason:
+            return None
+        return _blocker(item, "waived items are allowed only on hotfix releases, for waivable items")
+    if item.kind == "scan" and item.state == State.OPEN:
+        if for_submit and scan_status in (None, ScanRun.Status.QUEUED, ScanRun.Status.RUNNING):
+            return None  # submit queues the scan; approval waits for its result
+        if scan_status in (ScanRun.Status.QUEUED, ScanRun.Status.RUNNING):
+            return _blocker(item, "the scan has not finished")
+        if scan_status == ScanRun.Status.ERROR:
+            return _blocker(item, "the scan ended in error; re-run it")
+        return _blocker(item, "the scan has not run on this commit")
+    if item.state == State.FAILED:
+        return _blocker(item, "the automated check failed; fix and re-run it, or waive it on a hotfix")
+    if item.kind == "field":
+        return _blocker(item, f"fill in {item.argument.replace('_', ' ')}")
+    return _blocker(item, "not done")
+
+
+def _scan_statuses(release: Release) -> dict[str, str]:
+    return dict(
+        release.scans.filter(current=True, commit=release.commit).values_list("scanner", "status")
+    )
+
+
+def blocking_items(release: Release, *, for_submit: bool) -> list[dict]:
+    """The required items that keep the release from being submitted (or approved)."""
+    statuses = _scan_statuses(release)
+    blockers = []
+    for item in release.items.all():
+        blocker = _item_blocker(release, item, statuses.get(item.argument), for_submit=for_submit)
+        if blocker:
+            blockers.append(blocker)
+    return blockers
+
+
+def count_current_approvals(release: Release) -> int:
+    """Distinct non-author reviewers, with the reviewer role on the team now, whose approval is current."""
+    reviewers = Membership.objects.filter(team_id=release.team_id, role=Membership.Role.REVIEWER).values("user_id")
+    return (
+        release.signoffs.current_approvals()
+        .exclude(reviewer_id=release.author_id)
+        .filter(reviewer_id__in=reviewers)
+        .aggregate(n=Count("reviewer", distinct=True))["n"]
+    )
+
+
+# --- releases ----------------------------------------------------------------
+
+
+@transaction.atomic
+def create_release(*, actor: User, team: Team | str, data: dict) -> Release:
+    """Open a draft release; its checklist is a copy of the team's template."""
+    if isinstance(team, str):
+        team_obj = Team.objects.filter(slug=team).first()
+        if team_obj is None:
+            raise InvalidInput(f"Unknown team {team!r}.", details={"team": [f"Unknown team {team!r}."]})
+        team = team_obj
+    if permissions.role_in(actor, team.pk) is None:
+        raise NotAllowed(f"You are not a member of team {team.slug}.")
+    cleaned = clean_release_data(data)
+    template = team.template or ChecklistTemplate.default()
+    release = Release.objects.create(team=team, template=template, author=actor, **cleaned)
+    now = timezone.now()
+    items = []
+    for spec in template.items.all():
+        item = ChecklistItem(
+            release=release,
+            key=spec.key,
+            category=spec.category,
+            title=spec.title,
+            help=spec.help,
+            order=spec.order,
+            required=spec.required,
+            waivable=spec.waivable,
+            satisfied_by=spec.satisfied_by,
+        )
+        if item.kind == "field" and release.field_value(item.argument):
+            item.state, item.set_at = State.DONE, now
+        items.append(item)
+    ChecklistItem.objects.bulk_create(items)
+    _audit(release, actor, "release.created", kind=release.kind, commit=release.commit, template=str(template))
+    return release
+
+
+@transaction.atomic
+def update_release(release: Release | int, *, actor: User, data: dict) -> Release:
+    """Edit a release's fields. Any change after a sign-off makes it stale."""
+    release = _lock(release)
+    _require_open(release)
+    _require_member(actor, release)
+    if "kind" in data and data["kind"] != release.kind:
+        raise InvalidInput("The kind of a release is fixed when it is created.", details={"kind": ["Read-only."]})
+    cleaned = clean_release_data({k: v for k, v in data.items() if k != "kind"}, partial=True)
+    changed = {name: value for name, value in cleaned.items() if getattr(release, name) != value}
+    if not changed:
+        return release
+    old_commit = release.commit
+    for name, value in changed.items():
+        setattr(release, name, value)
+    payload: dict[str, Any] = {"fields": sorted(changed)}
+    if "commit" in changed:
+        payload["commit"] = {"from": old_commit, "to": release.commit}
+        reopened = release.items.filter(satisfied_by__startswith="scan:").exclude(state=State.OPEN)
+        payload["reopened_scan_items"] = sorted(reopened.values_list("key", flat=True))
+        reopened.update(state=State.OPEN, scan=None, evidence="", reason="", set_by=None, set_at=None)
+    now = timezone.now()
+    for item in release.items.filter(satisfied_by__startswith="field:"):
+        if item.state in (State.WAIVED, State.NOT_APPLICABLE):
+            continue
+        derived = _field_state(release, item)
+        if derived != item.state:
+            item.state, item.set_by, item.set_at = derived, actor, now
+            item.save(update_fields=["state", "set_by", "set_at"])
+    payload.update(_make_approvals_stale(release))
+    _bump(release, **changed, status=release.status, approved_at=release.approved_at)
+    _audit(release, actor, "release.updated", **payload)
+    return release
+
+
+@transaction.atomic
+def set_item_state(
+    release: Release | int,
+    key: str,
+    *,
+    actor: User,
+    state: str,
+    evidence: str | None = None,
+    reason: str | None = None,
+) -> ChecklistItem:
+    """Tick, re-open, skip (not applicable) or waive one checklist item."""
+    release = _lock(release)
+    _require_open(release)
+    _require_member(actor, release)
+    item = release.items.select_for_update().filter(key=key).first()
+    if item is None:
+        raise NotFound(f"The checklist has no item {key!r}.", code="unknown_item")
+    if state not in State.values:
+        raise InvalidInput(f"Unknown state {state!r}.", details={"state": [f"One of {', '.join(State.values)}."]})
+    errors: dict[str, list[str]] = {}
+    evidence = item.evidence if evidence is None else _clean_text("evidence", evidence, errors, limit=EVIDENCE_MAX)
+    reason = item.reason if reason is None else _clean_text("reason", reason, errors, limit=EVIDENCE_MAX)
+    if errors:
+        raise InvalidInput("The item change has invalid fields.", details=errors)
+    _check_item_change(release, item, state, reason)
+
+    if state == State.OPEN and item.kind == "field":
+        state = _field_state(release, item)
+    if state in (State.DONE, State.OPEN):
+        reason = ""
+    if (item.state, item.evidence, item.reason) == (state, evidence, reason):
+        return item  # the same change twice is a no-op
+    previous = item.state
+    item.state, item.evidence, item.reason = state, evidence, reason
+    item.set_by, item.set_at = actor, timezone.now()
+    item.save(update_fields=["state", "evidence", "reason", "set_by", "set_at"])
+    payload = {"key": key, "from": previous, "to": state}
+    if reason:
+        payload["reason"] = reason
+    payload.update(_make_approvals_stale(release))
+    _bump(release, status=release.status, approved_at=release.approved_at)
+    _audit(release, actor, "item.updated", **payload)
+    return item
+
+
+def _check_item_change(release: Release, item: ChecklistItem, state: str, reason: str) -> None:
+    if item.kind == "signoff":
+        raise InvalidInput("This item is satisfied by approvals from reviewers, not by hand.")
+    if state == State.FAILED:
+        raise InvalidInput("Only an automated check can fail an item.")
+    if state == State.DONE and item.kind == "scan":
+        raise InvalidInput(
+            "This item is ticked by its scan; re-run the scan"
+            + (" or waive it on a hotfix." if item.state == State.FAILED else ".")
+        )
+    if state == State.DONE and item.kind == "field":
+        raise InvalidInput(f"This item follows the release's {item.argument.replace('_', ' ')}; fill that in.")
+    if state == State.OPEN and item.kind == "scan" and item.state == State.FAILED:
+        raise InvalidInput("A failed automated check re-opens only by re-running its scan.")
+    if state in (State.WAIVED, State.NOT_APPLICABLE):
+        if not item.waivable:
+            raise InvalidInput("This item can never be skipped or waived.")
+        if not reason.strip():
+            raise InvalidInput("Give a reason.", details={"reason": ["Required when skipping or waiving an item."]})
+    if state == State.WAIVED and release.kind != Release.Kind.HOTFIX:
+        raise InvalidInput("Only hotfix releases may waive items; say why it does not apply instead.")
+    if state == State.NOT_APPLICABLE and item.state == State.FAILED:
+        raise InvalidInput("A failed automated check cannot be marked not applicable; re-run it or waive it.")
+
+
+@transaction.atomic
+def submit(release: Release | int, *, actor: User) -> Release:
+    """Send a draft for review; queue the scans that have not run on this commit."""
+    release = _lock(release)
+    _require_member(actor, release)
+    if release.status != Status.DRAFT:
+        raise TransitionError(f"Only a draft can be submitted; this release is {release.status}.")
+    blockers = blocking_items(release, for_submit=True)
+    if blockers:
+        raise BlockedError(f"{len(blockers)} required item(s) block the submit.", details=blockers)
+    # Decisions from an earlier round were about an earlier state.
+    release.signoffs.filter(stale=False).update(stale=True)
+    pending = [
+        item.argument
+        for item in release.items.filter(satisfied_by__startswith="scan:", state=State.OPEN)
+        if item.argument not in _scan_statuses(release)
+    ]
+    runs = _create_scan_runs(release, actor, pending, force=False)
+    _bump(release, status=Status.IN_REVIEW, submitted_at=timezone.now())
+    _audit(release, actor, "release.submitted", queued_scans=[run.scanner for run in runs])
+    return release
+
+
+@dataclass(frozen=True)
+class SignOffResult:
+    signoff: SignOff
+    release: Release
+
+
+@transaction.atomic
+def sign_off(release: Release | int, *, actor: User, decision: str, comment: str = "") -> SignOffResult:
+    """Approve or reject a release in review; enough approvals approve it, a rejection sends it back."""
+    release = _lock(release)
+    refusal = permissions.signoff_refusal(actor, release)
+    if refusal:
+        raise refusal
+    if decision not in SignOff.Decision.values:
+        raise InvalidInput("Decision must be approve or reject.", details={"decision": ["approve or reject"]})
+    errors: dict[str, list[str]] = {}
+    comment = _clean_text("comment", comment, errors, limit=LONG_TEXT_MAX)
+    if errors:
+        raise InvalidInput("The sign-off has invalid fields.", details=errors)
+    if release.status != Status.IN_REVIEW:
+        raise TransitionError(f"Only a release in review can be signed off; this one is {release.status}.")
+    if release.signoffs.filter(reviewer=actor, stale=False).exists():
+        raise TransitionError("You already signed off this state of the release.", code="already_signed_off")
+    if decision == SignOff.Decision.REJECT and not comment.strip():
+        raise InvalidInput("A rejection needs a comment.", details={"comment": ["Say what must change."]})
+    items = list(release.items.all())
+    if decision == SignOff.Decision.APPROVE:
+        blockers = blocking_items(release, for_submit=False)
+        if blockers:
+            raise BlockedError(f"{len(blockers)} required item(s) block the approval.", details=blockers)
+    signoff = SignOff.objects.create(
+        release=release,
+        reviewer=actor,
+        decision=decision,
+        comment=comment,
+        commit=release.commit,
+        checklist_digest=checklist_digest(release, items),
+    )
+    payload: dict[str, Any] = {"decision": decision}
+    if decision == SignOff.Decision.APPROVE:
+        approvals = count_current_approvals(release)
+        payload["approvals"] = approvals
+        payload["required"] = release.team.required_approvals
+        if approvals >= release.team.required_approvals:
+            now = timezone.now()
+            release.items.filter(satisfied_by="signoff").update(state=State.DONE, set_by=actor, set_at=now)
+            _bump(release, status=Status.APPROVED, approved_at=now)
+            payload["status"] = Status.APPROVED
+        else:
+            _bump(release)
+    else:
+        release.signoffs.filter(stale=False).exclude(pk=signoff.pk).update(stale=True)
+        _bump(release, status=Status.DRAFT, submitted_at=None)
+        payload["status"] = Status.DRAFT
+    _audit(release, actor, f"signoff.{decision}", **payload)
+    return SignOffResult(signoff=signoff, release=release)
+
+
+@transaction.atomic
+def deploy(release: Release | int, *, actor: User, commit: str | None = None, version_after: str | None = None):
+    """Record that the approved commit was deployed, with the version it brought."""
+    release = _lock(release)
+    _require_member(actor, release)
+    if release.status != Status.APPROVED:
+        raise TransitionError(f"Only an approved release can be deployed; this one is {release.status}.")
+    if count_current_approvals(release) < release.team.required_approvals:
+        raise TransitionError("The approvals of this release are no longer enough; it needs review again.")
+    if commit is not None and clean_commit(commit) != release.commit:
+        raise TransitionError(f"Commit {commit} is not the approved commit {release.commit}.")
+    changes: dict[str, Any] = {"status": Status.DEPLOYED, "deployed_at": timezone.now()}
+    if version_after:
+        errors: dict[str, list[str]] = {}
+        version_after = _clean_text("version_after", version_after, errors, limit=VERSION_MAX).strip()
+        if errors:
+            raise InvalidInput("Invalid version.", details=errors)
+        if release.version_after and version_after != release.version_after:
+            raise TransitionError(
+                f"Version {version_after} is not the approved version after {release.version_after}."
+            )
+        changes["version_after"] = version_after
+    if not (changes.get("version_after") or release.version_after):
+        raise InvalidInput("Give the version after the deployment.", details={"version_after": ["Required."]})
+    _bump(release, **changes)
+    _audit(release, actor, "release.deployed", commit=release.commit, version_after=release.version_after)
+    return release
+
+
+@transaction.atomic
+def rollback(release: Release | int, *, actor: User, reason: str) -> Release:
+    """Record that a deployed release was rolled back, and why."""
+    release = _lock(release)
+    _require_member(actor, release)
+    errors: dict[str, list[str]] = {}
+    reason = _clean_text("reason", reason, errors, limit=LONG_TEXT_MAX)
+    if errors:
+        raise InvalidInput("Invalid reason.", details=errors)
+    if release.status != Status.DEPLOYED:
+        raise TransitionError(f"Only a deployed release can be rolled back; this one is {release.status}.")
+    if not reason.strip():
+        raise InvalidInput("A rollback needs a reason.", details={"reason": ["Required."]})
+    _bump(release, status=Status.ROLLED_BACK, rolled_back_at=timezone.now(), rollback_reason=reason)
+    _audit(release, actor, "release.rolled_back", reason=reason)
+    return release
+
+
+@transaction.atomic
+def cancel(release: Release | int, *, actor: User, reason: str = "") -> Release:
+    """Abandon a release that is still a draft or in review."""
+    release = _lock(release)
+    _require_member(actor, release)
+    if release.status not in (Status.DRAFT, Status.IN_REVIEW):
+        raise TransitionError(f"Only a draft or a release in review can be cancelled; this one is {release.status}.")
+    errors: dict[str, list[str]] = {}
+    reason = _clean_text("reason", reason, errors, limit=LONG_TEXT_MAX)
+    if errors:
+        raise InvalidInput("Invalid reason.", details=errors)
+    release.signoffs.filter(stale=False).update(stale=True)
+    _bump(release, status=Status.CANCELLED, cancelled_at=timezone.now())
+    _audit(release, actor, "release.cancelled", reason=reason)
+    return release
+
+
+# --- scans -------------------------------------------------------------------
+
+
+def _enqueue_scan(run_id: int) -> None:
+    # Imported here: tasks import this module. If the broker is down the run stays
+    # `queued` in the database and the periodic sweep enqueues it later.
+    from . import tasks
+
+    try:
+        tasks.run_scan.delay(run_id)
+    except Exception:  # noqa: BLE001 - any broker failure; the row is the source of truth
+        logger.warning("could not enqueue scan run %s; the sweep will retry", run_id, exc_info=True)
+
+
+def _create_scan_runs(release: Release, actor: User | None, scanners: list[str], *, force: bool) -> list[ScanRun]:
+    created = []
+    for scanner in scanners:
+        existing = release.scans.filter(current=True, scanner=scanner, commit=release.commit).first()
+        if existing and (not force or existing.status in (ScanRun.Status.QUEUED, ScanRun.Status.RUNNING)):
+            continue
+        if existing:
+            existing.current = False
+            existing.save(update_fields=["current"])
+        run = ScanRun.objects.create(
+            release=release,
+            scanner=scanner,
+            commit=release.commit,
+            requested_by=actor if actor and actor.is_authenticated else None,
+            owner=release.team.owner,
+            correlation_id=_correlation_id(),
+        )
+        transaction.on_commit(lambda pk=run.pk: _enqueue_scan(pk))
+        created.append(run)
+    return created
+
+
+@transaction.atomic
+def request_scans(
+    release: Release | int, *, actor: User | None, scanners: list[str] | None = None, force: bool = False
+) -> list[ScanRun]:
+    """Queue scans of the release commit; an unforced request for a scan already run changes nothing."""
+    release = _lock(release)
+    _require_open(release)
+    _require_member(actor, release)
+    on_checklist = sorted({i.argument for i in release.items.filter(satisfied_by__startswith="scan:")})
+    wanted = on_checklist if scanners is None else list(dict.fromkeys(scanners))
+    unknown = [name for name in wanted if name not in SCANNERS or name not in on_checklist]
+    if unknown:
+        raise InvalidInput(
+            f"Not a scanner of this checklist: {', '.join(map(str, unknown))}.",
+            details={"scanners": [f"Choose from {', '.join(on_checklist)}."]},
+        )
+    runs = _create_scan_runs(release, actor, wanted, force=force)
+    if not runs:
+        return list(release.scans.filter(current=True, commit=release.commit, scanner__in=wanted))
+    # A forced re-run re-opens the items it will decide again.
+    reopened = release.items.filter(
+        satisfied_by__in=[f"scan:{run.scanner}" for run in runs], state__in=[State.DONE, State.FAILED]
+    )
+    payload: dict[str, Any] = {"scanners": [run.scanner for run in runs], "force": force}
+    if reopened.update(state=State.OPEN, scan=None, set_by=None, set_at=None):
+        payload.update(_make_approvals_stale(release))
+    _bump(release, status=release.status, approved_at=release.approved_at)
+    _audit(release, actor, "scans.requested", **payload)
+    return runs
+
+
+def claim_scan(run_id: int) -> bool:
+    """Move a queued run to running; only one worker wins (conditional update)."""
+    now = timezone.now()
+    won = ScanRun.objects.filter(pk=run_id, status=ScanRun.Status.QUEUED).update(
+        status=ScanRun.Status.RUNNING, started_at=now, heartbeat_at=now
+    )
+    return won == 1
+
+
+@transaction.atomic
+def record_scan_result(
+    run_id: int, *, status: str, findings: list | None = None, summary: dict | None = None, error: str = ""
+) -> ScanRun | None:
+    """Store a scan's outcome once and tick or fail its item if the run is about the release's commit."""
+    if status not in ScanRun.FINAL:
+        raise ValueError(f"not a final scan status: {status}")
+    release_id = ScanRun.objects.filter(pk=run_id).values_list("release_id", flat=True).first()
+    if release_id is None:
+        return None  # the release was deleted meanwhile
+    release = _lock(release_id)
+    run = ScanRun.objects.select_for_update().get(pk=run_id)
+    if run.status in ScanRun.FINAL:
+        return run  # recorded already: a redelivered task changes nothing
+    run.status, run.findings, run.summary = status, findings or [], summary or {}
+    run.error, run.finished_at = error[:4000], timezone.now()
+    run.save(update_fields=["status", "findings", "summary", "error", "finished_at"])
+    payload: dict[str, Any] = {"scanner": run.scanner, "scan": run.pk, "status": status, "findings": len(run.findings)}
+    item = release.items.filter(satisfied_by=f"scan:{run.scanner}").first()
+    applies = run.current and run.commit == release.commit and release.is_open_for_changes
+    new_state = {ScanRun.Status.PASSED: State.DONE, ScanRun.Status.FAILED: State.FAILED}.get(status)
+    if item and applies and new_state and item.state not in (State.WAIVED, State.NOT_APPLICABLE):
+        if item.state != new_state or item.scan_id != run.pk:
+            item.state, item.scan, item.set_by, item.set_at = new_state, run, None, timezone.now()
+            item.evidence = f"scan #{run.pk} {status} on {run.commit[:12]}: {len(run.findings)} finding(s)"
+            item.save(update_fields=["state", "scan", "set_by", "set_at", "evidence"])
+            payload["item"] = {"key": item.key, "to": new_state}
+            payload.update(_make_approvals_stale(release))
+    _bump(release, status=release.status, approved_at=release.approved_at)
+    _audit(release, None, "scan.finished", **payload)
+    return run
+
+
+__all__ = [
+    "blocking_items",
+    "cancel",
+    "claim_scan",
+    "clean_commit",
+    "clean_release_data",
+    "count_current_approvals",
+    "create_release",
+    "deploy",
+    "record_scan_result",
+    "request_scans",
+    "rollback",
+    "set_item_state",
+    "sign_off",
+    "submit",
+    "update_release",
+]
+

@@ -1,0 +1,105 @@
+"""Shared fixtures: team `payments` with alice (author), bob and dave (reviewers),
+carol (manager), ci (pipeline member) and mallory (no team at all)."""
+
+import pytest
+
+from checklists import workflow
+from checklists.models import ChecklistItem, Membership, ScanRun
+
+from .factories import TeamFactory, UserFactory, add_member, make_manager, make_release
+
+
+@pytest.fixture
+def alice(db):
+    return UserFactory(username="alice")
+
+
+@pytest.fixture
+def bob(db):
+    return UserFactory(username="bob")
+
+
+@pytest.fixture
+def dave(db):
+    return UserFactory(username="dave")
+
+
+@pytest.fixture
+def carol(db):
+    return make_manager(UserFactory(username="carol"))
+
+
+@pytest.fixture
+def mallory(db):
+    return UserFactory(username="mallory")
+
+
+@pytest.fixture
+def ci_user(db):
+    return UserFactory(username="ci")
+
+
+@pytest.fixture
+def team(alice, bob, dave, ci_user):
+    team = TeamFactory(name="Payments", slug="payments", owner=bob)
+    add_member(team, alice, Membership.Role.MEMBER)
+    add_member(team, bob, Membership.Role.REVIEWER)
+    add_member(team, dave, Membership.Role.REVIEWER)
+    add_member(team, ci_user, Membership.Role.MEMBER)
+    return team
+
+
+@pytest.fixture
+def release(team, alice):
+    return make_release(team, alice)
+
+
+@pytest.fixture
+def hotfix(team, alice):
+    return make_release(team, alice, kind="hotfix", title="Hotfix: refund rounding")
+
+
+def tick_manual_items(release, actor):
+    for item in release.items.filter(satisfied_by="manual"):
+        workflow.set_item_state(release, item.key, actor=actor, state="done", evidence="see CI run 42")
+
+
+def pass_scans(release, actor):
+    """Run every scan item's scan to a pass through the workflow, as a worker would."""
+    runs = workflow.request_scans(release, actor=actor)
+    for run in runs:
+        workflow.claim_scan(run.pk)
+        workflow.record_scan_result(run.pk, status=ScanRun.Status.PASSED)
+    release.refresh_from_db()
+    return runs
+
+
+def ready_for_review(release, actor):
+    tick_manual_items(release, actor)
+    workflow.submit(release, actor=actor)
+    pass_scans_in_review(release)
+    release.refresh_from_db()
+    return release
+
+
+def pass_scans_in_review(release):
+    for run in ScanRun.objects.filter(release=release, current=True, status=ScanRun.Status.QUEUED):
+        workflow.claim_scan(run.pk)
+        workflow.record_scan_result(run.pk, status=ScanRun.Status.PASSED)
+
+
+@pytest.fixture
+def in_review(release, alice):
+    return ready_for_review(release, alice)
+
+
+@pytest.fixture
+def approved(in_review, bob):
+    workflow.sign_off(in_review, actor=bob, decision="approve", comment="looks good")
+    in_review.refresh_from_db()
+    assert in_review.status == "approved"
+    return in_review
+
+
+def item(release, key) -> ChecklistItem:
+    return release.items.get(key=key)

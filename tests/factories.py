@@ -1,0 +1,64 @@
+"""Factories for tests. Releases are made through the workflow, as every real path does."""
+
+import secrets
+
+import factory
+from django.contrib.auth.models import Group, User
+
+from checklists import workflow
+from checklists.models import MANAGERS_GROUP, Membership, Team
+
+
+def sha() -> str:
+    return secrets.token_hex(20)
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.django.Password("correct horse battery staple")
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Team
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+    slug = factory.Sequence(lambda n: f"team-{n}")
+    owner = factory.SubFactory(UserFactory)
+
+
+def add_member(team: Team, user: User, role: str = Membership.Role.MEMBER) -> Membership:
+    membership, _ = Membership.objects.update_or_create(team=team, user=user, defaults={"role": role})
+    return membership
+
+
+def make_manager(user: User) -> User:
+    user.groups.add(Group.objects.get_or_create(name=MANAGERS_GROUP)[0])
+    return user
+
+
+def release_data(**overrides) -> dict:
+    data = {
+        "title": "Payments API 2.4",
+        "kind": "standard",
+        "repository": "https://git.example.com/payments/api.git",
+        "commit": sha(),
+        "version_before": "2.3.0",
+        "version_after": "2.4.0",
+        "description": "New refund endpoint.",
+        "rollback_plan": "Redeploy 2.3.0 with the deploy job; alice approves.",
+        "deployment_steps": "1. Run migrations. 2. Deploy the image. 3. Watch the error rate.",
+        "known_limitations": "Refunds over 10k still need a manual step.",
+    }
+    data.update(overrides)
+    return data
+
+
+def make_release(team: Team, author: User, **overrides):
+    return workflow.create_release(actor=author, team=team, data=release_data(**overrides))
