@@ -109,9 +109,13 @@ class ChecklistTemplate(models.Model):
     class Meta:
         ordering = ["slug", "-version"]
         constraints = [
-            models.UniqueConstraint(fields=["slug", "version"], name="%(app_label)s_%(class)s_unique_version"),
             models.UniqueConstraint(
-                fields=["is_default"], condition=Q(is_default=True), name="%(app_label)s_%(class)s_one_default"
+                fields=["slug", "version"], name="%(app_label)s_%(class)s_unique_version"
+            ),
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=Q(is_default=True),
+                name="%(app_label)s_%(class)s_one_default",
             ),
         ]
 
@@ -305,7 +309,9 @@ class SignOff(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [
-            models.CheckConstraint(condition=~Q(reviewer=F("author")), name="%(app_label)s_%(class)s_not_self_review"),
+            models.CheckConstraint(
+                condition=~Q(reviewer=F("author")), name="%(app_label)s_%(class)s_not_self_review"
+            ),
             # One current decision per reviewer: a second one needs the first to go stale.
             models.UniqueConstraint(
                 fields=["release", "reviewer"],
@@ -414,8 +420,13 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "key", "scope"], name="%(app_label)s_%(class)s_unique_key"),
+            models.UniqueConstraint(
+                fields=["user", "key", "scope"], name="%(app_label)s_%(class)s_unique_key"
+            ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"
 
 
 class AuditEventQuerySet(models.QuerySet):

@@ -73,7 +73,9 @@ def parse_template(text: str) -> TemplateSpec:
             raise TemplateFileError(f"{key}: category must be one of {', '.join(CATEGORIES)}")
         satisfied_by = raw.get("satisfied_by", "manual")
         if not isinstance(satisfied_by, str) or not valid_satisfied_by(satisfied_by):
-            raise TemplateFileError(f"{key}: satisfied_by {satisfied_by!r} is not manual, field:, scan: or signoff")
+            raise TemplateFileError(
+                f"{key}: satisfied_by {satisfied_by!r} is not manual, field:, scan: or signoff"
+            )
         title = raw.get("title")
         if not isinstance(title, str) or not title or len(title) > 200:
             raise TemplateFileError(f"{key}: title is missing or longer than 200 characters")

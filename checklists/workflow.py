@@ -92,7 +92,9 @@ def clean_commit(value: Any) -> str:
     if not SHA_RE.match(sha):
         raise InvalidInput(
             "Commit must be a full 40-character hexadecimal SHA.",
-            details={"commit": ["Commit must be a full 40-character hexadecimal SHA, not a branch or short SHA."]},
+            details={
+                "commit": ["Commit must be a full 40-character hexadecimal SHA, not a branch or short SHA."]
+            },
         )
     return sha
 
@@ -179,7 +181,9 @@ def _bump(release: Release, **changes) -> None:
 
 def _require_open(release: Release) -> None:
     if not release.is_open_for_changes:
-        raise TransitionError(f"The release is {release.get_status_display().lower()}; it can no longer change.")
+        raise TransitionError(
+            f"The release is {release.get_status_display().lower()}; it can no longer change."
+        )
 
 
 def _require_member(actor: User | None, release: Release) -> None:
@@ -238,9 +242,7 @@ def _item_blocker(release: Release, item: ChecklistItem, scan_status: str | None
 
 
 def _scan_statuses(release: Release) -> dict[str, str]:
-    return dict(
-        release.scans.filter(current=True, commit=release.commit).values_list("scanner", "status")
-    )
+    return dict(release.scans.filter(current=True, commit=release.commit).values_list("scanner", "status"))
 
 
 def blocking_items(release: Release, *, for_submit: bool) -> list[dict]:
@@ -256,7 +258,9 @@ def blocking_items(release: Release, *, for_submit: bool) -> list[dict]:
 
 def count_current_approvals(release: Release) -> int:
     """Distinct non-author reviewers, with the reviewer role on the team now, whose approval is current."""
-    reviewers = Membership.objects.filter(team_id=release.team_id, role=Membership.Role.REVIEWER).values("user_id")
+    reviewers = Membership.objects.filter(team_id=release.team_id, role=Membership.Role.REVIEWER).values(
+        "user_id"
+    )
     return (
         release.signoffs.current_approvals()
         .exclude(reviewer_id=release.author_id)
@@ -299,7 +303,9 @@ def create_release(*, actor: User, team: Team | str, data: dict) -> Release:
             item.state, item.set_at = State.DONE, now
         items.append(item)
     ChecklistItem.objects.bulk_create(items)
-    _audit(release, actor, "release.created", kind=release.kind, commit=release.commit, template=str(template))
+    _audit(
+        release, actor, "release.created", kind=release.kind, commit=release.commit, template=str(template)
+    )
     return release
 
 
@@ -310,7 +316,9 @@ def update_release(release: Release | int, *, actor: User, data: dict) -> Releas
     _require_open(release)
     _require_member(actor, release)
     if "kind" in data and data["kind"] != release.kind:
-        raise InvalidInput("The kind of a release is fixed when it is created.", details={"kind": ["Read-only."]})
+        raise InvalidInput(
+            "The kind of a release is fixed when it is created.", details={"kind": ["Read-only."]}
+        )
     cleaned = clean_release_data({k: v for k, v in data.items() if k != "kind"}, partial=True)
     changed = {name: value for name, value in cleaned.items() if getattr(release, name) != value}
     if not changed:
@@ -356,9 +364,13 @@ def set_item_state(
     if item is None:
         raise NotFound(f"The checklist has no item {key!r}.", code="unknown_item")
     if state not in State.values:
-        raise InvalidInput(f"Unknown state {state!r}.", details={"state": [f"One of {', '.join(State.values)}."]})
+        raise InvalidInput(
+            f"Unknown state {state!r}.", details={"state": [f"One of {', '.join(State.values)}."]}
+        )
     errors: dict[str, list[str]] = {}
-    evidence = item.evidence if evidence is None else _clean_text("evidence", evidence, errors, limit=EVIDENCE_MAX)
+    evidence = (
+        item.evidence if evidence is None else _clean_text("evidence", evidence, errors, limit=EVIDENCE_MAX)
+    )
     reason = item.reason if reason is None else _clean_text("reason", reason, errors, limit=EVIDENCE_MAX)
     if errors:
         raise InvalidInput("The item change has invalid fields.", details=errors)
@@ -394,14 +406,18 @@ def _check_item_change(release: Release, item: ChecklistItem, state: str, reason
             + (" or waive it on a hotfix." if item.state == State.FAILED else ".")
         )
     if state == State.DONE and item.kind == "field":
-        raise InvalidInput(f"This item follows the release's {item.argument.replace('_', ' ')}; fill that in.")
+        raise InvalidInput(
+            f"This item follows the release's {item.argument.replace('_', ' ')}; fill that in."
+        )
     if state == State.OPEN and item.kind == "scan" and item.state == State.FAILED:
         raise InvalidInput("A failed automated check re-opens only by re-running its scan.")
     if state in (State.WAIVED, State.NOT_APPLICABLE):
         if not item.waivable:
             raise InvalidInput("This item can never be skipped or waived.")
         if not reason.strip():
-            raise InvalidInput("Give a reason.", details={"reason": ["Required when skipping or waiving an item."]})
+            raise InvalidInput(
+                "Give a reason.", details={"reason": ["Required when skipping or waiving an item."]}
+            )
     if state == State.WAIVED and release.kind != Release.Kind.HOTFIX:
         raise InvalidInput("Only hotfix releases may waive items; say why it does not apply instead.")
     if state == State.NOT_APPLICABLE and item.state == State.FAILED:
@@ -490,7 +506,9 @@ def sign_off(release: Release | int, *, actor: User, decision: str, comment: str
 
 
 @transaction.atomic
-def deploy(release: Release | int, *, actor: User, commit: str | None = None, version_after: str | None = None):
+def deploy(
+    release: Release | int, *, actor: User, commit: str | None = None, version_after: str | None = None
+):
     """Record that the approved commit was deployed, with the version it brought."""
     release = _lock(release)
     _require_member(actor, release)
@@ -542,7 +560,9 @@ def cancel(release: Release | int, *, actor: User, reason: str = "") -> Release:
     release = _lock(release)
     _require_member(actor, release)
     if release.status not in (Status.DRAFT, Status.IN_REVIEW):
-        raise TransitionError(f"Only a draft or a release in review can be cancelled; this one is {release.status}.")
+        raise TransitionError(
+            f"Only a draft or a release in review can be cancelled; this one is {release.status}."
+        )
     errors: dict[str, list[str]] = {}
     reason = _clean_text("reason", reason, errors, limit=LONG_TEXT_MAX)
     if errors:
@@ -567,7 +587,9 @@ def _enqueue_scan(run_id: int) -> None:
         logger.warning("could not enqueue scan run %s; the sweep will retry", run_id, exc_info=True)
 
 
-def _create_scan_runs(release: Release, actor: User | None, scanners: list[str], *, force: bool) -> list[ScanRun]:
+def _create_scan_runs(
+    release: Release, actor: User | None, scanners: list[str], *, force: bool
+) -> list[ScanRun]:
     created = []
     for scanner in scanners:
         existing = release.scans.filter(current=True, scanner=scanner, commit=release.commit).first()
@@ -646,17 +668,22 @@ def record_scan_result(
     run.status, run.findings, run.summary = status, findings or [], summary or {}
     run.error, run.finished_at = error[:4000], timezone.now()
     run.save(update_fields=["status", "findings", "summary", "error", "finished_at"])
-    payload: dict[str, Any] = {"scanner": run.scanner, "scan": run.pk, "status": status, "findings": len(run.findings)}
+    payload: dict[str, Any] = {
+        "scanner": run.scanner,
+        "scan": run.pk,
+        "status": status,
+        "findings": len(run.findings),
+    }
     item = release.items.filter(satisfied_by=f"scan:{run.scanner}").first()
     applies = run.current and run.commit == release.commit and release.is_open_for_changes
     new_state = {ScanRun.Status.PASSED: State.DONE, ScanRun.Status.FAILED: State.FAILED}.get(status)
-    if item and applies and new_state and item.state not in (State.WAIVED, State.NOT_APPLICABLE):
-        if item.state != new_state or item.scan_id != run.pk:
-            item.state, item.scan, item.set_by, item.set_at = new_state, run, None, timezone.now()
-            item.evidence = f"scan #{run.pk} {status} on {run.commit[:12]}: {len(run.findings)} finding(s)"
-            item.save(update_fields=["state", "scan", "set_by", "set_at", "evidence"])
-            payload["item"] = {"key": item.key, "to": new_state}
-            payload.update(_make_approvals_stale(release))
+    skipped = item is None or item.state in (State.WAIVED, State.NOT_APPLICABLE)
+    if applies and new_state and not skipped and (item.state != new_state or item.scan_id != run.pk):
+        item.state, item.scan, item.set_by, item.set_at = new_state, run, None, timezone.now()
+        item.evidence = f"scan #{run.pk} {status} on {run.commit[:12]}: {len(run.findings)} finding(s)"
+        item.save(update_fields=["state", "scan", "set_by", "set_at", "evidence"])
+        payload["item"] = {"key": item.key, "to": new_state}
+        payload.update(_make_approvals_stale(release))
     _bump(release, status=release.status, approved_at=release.approved_at)
     _audit(release, None, "scan.finished", **payload)
     return run
@@ -679,4 +706,3 @@ __all__ = [
     "submit",
     "update_release",
 ]
-
