@@ -1,0 +1,1 @@
+"""Scanners: pure functions `run(target) -> ScanResult`; see registry.py."""
