@@ -12,6 +12,7 @@ functions; no rule lives anywhere else. Each function:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from dataclasses import dataclass
@@ -19,11 +20,12 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from . import permissions
+from . import audit, permissions
 from .errors import BlockedError, InvalidInput, NotAllowed, NotFound, TransitionError
+from .junit import JUnitSummary, parse_junit
 from .models import (
     EVIDENCE_MAX,
     LONG_TEXT_MAX,
@@ -38,6 +40,7 @@ from .models import (
     ScanRun,
     SignOff,
     Team,
+    TestReport,
     checklist_digest,
 )
 from .template_files import SCANNERS
@@ -50,7 +53,9 @@ State = ChecklistItem.State
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 # Remote transports git may use. `ext::` and other remote helpers run commands, so
 # anything else (besides a plain local path) is refused.
-REPOSITORY_RE = re.compile(r"^(https?://|ssh://|file://|git@[A-Za-z0-9.-]+:|/|\.{1,2}(/|$)|[A-Za-z0-9_])")
+REPOSITORY_RE = re.compile(
+    r"^(https?://|ssh://|file://|git@[A-Za-z0-9.-]+:|/|\.{1,2}(/|$)|[A-Za-z0-9_][^:]*$)"
+)
 TEXT_LIMITS = {
     "title": TITLE_MAX,
     "repository": REPOSITORY_MAX,
@@ -89,7 +94,7 @@ def _clean_text(name: str, value: Any, errors: dict, *, limit: int) -> str:
 
 def clean_commit(value: Any) -> str:
     sha = value.strip().lower() if isinstance(value, str) else ""
-    if not SHA_RE.match(sha):
+    if not SHA_RE.fullmatch(sha):
         raise InvalidInput(
             "Commit must be a full 40-character hexadecimal SHA.",
             details={
@@ -155,7 +160,8 @@ def _correlation_id() -> str:
 
 
 def _audit(release: Release | None, actor: User | None, verb: str, **payload) -> AuditEvent:
-    return AuditEvent.objects.create(
+    # Appended to the hash chain (checklists/audit.py), serialised with other writers.
+    return audit.append(
         release=release,
         actor=actor if actor and actor.is_authenticated else None,
         verb=verb,
@@ -643,12 +649,38 @@ def request_scans(
 
 
 def claim_scan(run_id: int) -> bool:
-    """Move a queued run to running; only one worker wins (conditional update)."""
+    """Move a queued run to running and count the attempt; only one worker wins (conditional update)."""
     now = timezone.now()
     won = ScanRun.objects.filter(pk=run_id, status=ScanRun.Status.QUEUED).update(
-        status=ScanRun.Status.RUNNING, started_at=now, heartbeat_at=now
+        status=ScanRun.Status.RUNNING, started_at=now, heartbeat_at=now, attempts=F("attempts") + 1
     )
     return won == 1
+
+
+def heartbeat_scan(run_id: int) -> bool:
+    """Note that a running scan is alive; False if it is no longer running."""
+    return (
+        ScanRun.objects.filter(pk=run_id, status=ScanRun.Status.RUNNING).update(heartbeat_at=timezone.now())
+        == 1
+    )
+
+
+def requeue_scan(run_id: int, *, stale_before=None) -> bool:
+    """Put a running scan back in the queue (a retry, or its worker died); False if another did."""
+    runs = ScanRun.objects.filter(pk=run_id, status=ScanRun.Status.RUNNING)
+    if stale_before is not None:
+        runs = runs.filter(heartbeat_at__lt=stale_before)
+    return runs.update(status=ScanRun.Status.QUEUED, heartbeat_at=timezone.now()) == 1
+
+
+def mark_scan_enqueued(run_id: int, *, not_since) -> bool:
+    """Claim the right to re-send a queued run nobody took since `not_since` (one sweeper wins)."""
+    return (
+        ScanRun.objects.filter(pk=run_id, status=ScanRun.Status.QUEUED)
+        .filter(Q(heartbeat_at__lt=not_since) | Q(heartbeat_at__isnull=True, queued_at__lt=not_since))
+        .update(heartbeat_at=timezone.now())
+        == 1
+    )
 
 
 @transaction.atomic
@@ -687,6 +719,61 @@ def record_scan_result(
     _bump(release, status=release.status, approved_at=release.approved_at)
     _audit(release, None, "scan.finished", **payload)
     return run
+
+
+# --- test reports and the deploy gate ------------------------------------------
+
+
+@dataclass(frozen=True)
+class TestReportResult:
+    report: TestReport
+    summary: JUnitSummary
+
+    __test__ = False  # not a pytest test class
+
+
+@transaction.atomic
+def store_test_report(
+    release: Release | int, *, actor: User, content: bytes, commit: str | None = None
+) -> TestReportResult:
+    """Keep a JUnit XML report for a commit of the release (the release's own by default)."""
+    release = _lock(release)
+    _require_open(release)
+    _require_member(actor, release)
+    commit = release.commit if commit is None else clean_commit(commit)
+    summary = parse_junit(content)
+    report = TestReport.objects.create(
+        release=release,
+        commit=commit,
+        uploaded_by=actor,
+        content=content,
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+    )
+    counts = {name: getattr(summary, name) for name in ("tests", "failures", "errors", "skipped")}
+    _audit(
+        release, actor, "test_report.uploaded", report=report.pk, commit=commit, size=report.size, **counts
+    )
+    return TestReportResult(report=report, summary=summary)
+
+
+def gate_reasons(release: Release, commit: Any) -> list[str]:
+    """Why a pipeline may not deploy `commit` of this release now; empty when the gate is open."""
+    reasons = []
+    sha = commit.strip().lower() if isinstance(commit, str) else ""
+    if not SHA_RE.fullmatch(sha):
+        reasons.append("Give the commit you are about to deploy as ?commit=<full 40-character SHA>.")
+    elif sha != release.commit:
+        reasons.append(f"Commit {sha} is not the release's commit {release.commit}.")
+    if release.status != Status.APPROVED:
+        reasons.append(f"The release is {release.get_status_display().lower()}, not approved.")
+    else:
+        approvals, required = count_current_approvals(release), release.team.required_approvals
+        if approvals < required:
+            reasons.append(
+                f"It has {approvals} current approval(s); team {release.team.slug} requires {required}."
+            )
+    return reasons
 
 
 __all__ = [

@@ -9,6 +9,12 @@ from checklists.models import ChecklistItem, Membership, ScanRun
 from .factories import TeamFactory, UserFactory, add_member, make_manager, make_release
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # Tests create many users; the production hasher is slow on purpose.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def alice(db):
     return UserFactory(username="alice")

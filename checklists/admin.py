@@ -1,0 +1,239 @@
+"""Django admin. Teams, members and templates are edited here directly; everything that
+changes a release goes through checklists/workflow.py, so its rules hold here too."""
+
+from collections.abc import Callable
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+
+from . import workflow
+from .errors import WorkflowError
+from .models import (
+    AuditEvent,
+    ChecklistItem,
+    ChecklistTemplate,
+    IdempotencyRecord,
+    Membership,
+    Release,
+    ScanRun,
+    SignOff,
+    Team,
+    TemplateItem,
+    TestReport,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class WorkflowChangeFormMixin:
+    """Show a workflow refusal as an admin message instead of an error page; nothing is saved."""
+
+    def changeform_view(self, request, *args, **kwargs):
+        try:
+            return super().changeform_view(request, *args, **kwargs)
+        except WorkflowError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+
+def workflow_action(description: str, change: Callable) -> Callable:
+    """An admin action that applies a workflow function to each selected release."""
+
+    def action(modeladmin, request, queryset):
+        done = 0
+        for release in queryset:
+            try:
+                change(release, request.user)
+                done += 1
+            except WorkflowError as exc:
+                modeladmin.message_user(request, f"Release #{release.pk}: {exc.message}", messages.ERROR)
+        if done:
+            modeladmin.message_user(request, f"{description}: {done} release(s).", messages.SUCCESS)
+
+    action.__name__ = description.lower().replace(" ", "_")
+    return admin.action(description=description)(action)
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 1
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "owner", "required_approvals", "template"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    autocomplete_fields = ["owner"]
+    inlines = [MembershipInline]
+
+
+class TemplateItemInline(admin.TabularInline):
+    model = TemplateItem
+    extra = 0
+    fields = ["order", "key", "category", "title", "required", "waivable", "satisfied_by"]
+
+
+@admin.register(ChecklistTemplate)
+class ChecklistTemplateAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "version", "is_default", "created_at"]
+    inlines = [TemplateItemInline]
+
+
+class ChecklistItemInline(admin.TabularInline):
+    model = ChecklistItem
+    fields = ["key", "satisfied_by", "state", "evidence", "reason", "set_by", "set_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class SignOffInline(admin.TabularInline):
+    model = SignOff
+    fields = ["reviewer", "decision", "comment", "commit", "stale", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Release)
+class ReleaseAdmin(admin.ModelAdmin):
+    """Releases are read here and moved by actions; their fields change in the app or the API."""
+
+    list_display = ["id", "title", "team", "kind", "status", "author", "created_at"]
+    list_filter = ["status", "kind", "team"]
+    search_fields = ["title", "commit"]
+    list_select_related = ["team", "author"]
+    inlines = [ChecklistItemInline, SignOffInline]
+    actions = [
+        workflow_action("Submit for review", lambda r, user: workflow.submit(r, actor=user)),
+        workflow_action(
+            "Approve",
+            lambda r, user: workflow.sign_off(
+                r, actor=user, decision="approve", comment="Approved in admin."
+            ),
+        ),
+        workflow_action("Record deployment", lambda r, user: workflow.deploy(r, actor=user)),
+        workflow_action(
+            "Cancel", lambda r, user: workflow.cancel(r, actor=user, reason="Cancelled in admin.")
+        ),
+        workflow_action("Re-run scans", lambda r, user: workflow.request_scans(r, actor=user, force=True)),
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in Release._meta.fields]
+
+
+class ChecklistItemForm(forms.ModelForm):
+    class Meta:
+        model = ChecklistItem
+        fields = ["state", "evidence", "reason"]
+
+
+@admin.register(ChecklistItem)
+class ChecklistItemAdmin(WorkflowChangeFormMixin, admin.ModelAdmin):
+    form = ChecklistItemForm
+    list_display = ["key", "release", "state", "set_by", "set_at"]
+    list_filter = ["state", "category"]
+    list_select_related = ["release", "set_by"]
+    readonly_fields = ["release", "key", "title", "satisfied_by", "set_by", "set_at", "scan"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        saved = workflow.set_item_state(
+            obj.release_id,
+            obj.key,
+            actor=request.user,
+            state=form.cleaned_data["state"],
+            evidence=form.cleaned_data["evidence"],
+            reason=form.cleaned_data["reason"],
+        )
+        obj.set_by, obj.set_at = saved.set_by, saved.set_at
+
+
+class SignOffForm(forms.ModelForm):
+    class Meta:
+        model = SignOff
+        fields = ["release", "decision", "comment"]
+
+
+@admin.register(SignOff)
+class SignOffAdmin(WorkflowChangeFormMixin, admin.ModelAdmin):
+    """Sign-offs are added as the signed-in user, through the workflow; never edited."""
+
+    form = SignOffForm
+    list_display = ["release", "reviewer", "decision", "stale", "created_at"]
+    list_filter = ["decision", "stale"]
+    list_select_related = ["release", "reviewer"]
+    raw_id_fields = ["release"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        result = workflow.sign_off(
+            form.cleaned_data["release"],
+            actor=request.user,
+            decision=form.cleaned_data["decision"],
+            comment=form.cleaned_data["comment"],
+        )
+        obj.pk = result.signoff.pk
+        obj.reviewer = result.signoff.reviewer
+
+
+@admin.register(ScanRun)
+class ScanRunAdmin(ReadOnlyAdmin):
+    list_display = ["id", "release", "scanner", "commit", "status", "attempts", "current", "queued_at"]
+    list_filter = ["status", "scanner", "current"]
+    list_select_related = ["release"]
+
+
+@admin.register(TestReport)
+class TestReportAdmin(ReadOnlyAdmin):
+    list_display = ["id", "release", "commit", "size", "uploaded_by", "created_at"]
+    exclude = ["content"]
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(ReadOnlyAdmin):
+    list_display = ["user", "scope", "key", "response_status", "created_at"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "verb", "release", "actor", "correlation_id"]
+    list_filter = ["verb"]
+    list_select_related = ["release", "actor"]
+    search_fields = ["verb", "correlation_id"]

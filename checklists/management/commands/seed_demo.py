@@ -1,0 +1,131 @@
+"""Create the demo team `payments`, its people and a few releases in every status."""
+
+import secrets
+
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from checklists import workflow
+from checklists.models import MANAGERS_GROUP, Membership, Release, ScanRun, Team
+
+PEOPLE = {
+    "alice": ("Alice", "Author", Membership.Role.MEMBER),
+    "bob": ("Bob", "Reviewer", Membership.Role.REVIEWER),
+    "dave": ("Dave", "Reviewer", Membership.Role.REVIEWER),
+    "carol": ("Carol", "Manager", None),
+    "ci": ("CI", "Pipeline", Membership.Role.MEMBER),
+}
+DEMO_REPOSITORY = "https://git.example.com/payments/api.git"
+
+
+def _sha(n: int) -> str:
+    return f"{n:040x}"
+
+
+class Command(BaseCommand):
+    help = "Create team payments with alice (author), bob and dave (reviewers), carol (manager), ci, and releases."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--password", help="Password for every demo user (default: generated and printed once)."
+        )
+
+    def handle(self, *args, password=None, **options):
+        if settings.PRODUCTION or not settings.RELEASEGATE_DEMO:
+            raise CommandError("seed_demo runs only in demo mode: set RELEASEGATE_DEMO=1 outside production.")
+        generated = password is None
+        password = password or secrets.token_urlsafe(12)
+        with transaction.atomic():
+            users = self._people(password)
+            team = self._team(users)
+            if not Release.objects.filter(team=team).exists():
+                self._releases(team, users)
+        self.stdout.write(self.style.SUCCESS("Demo team 'payments' is ready: alice, bob, dave, carol, ci."))
+        if generated:
+            self.stdout.write(f"Demo password (shown once): {password}")
+
+    def _people(self, password: str) -> dict[str, User]:
+        managers, _ = Group.objects.get_or_create(name=MANAGERS_GROUP)
+        users = {}
+        for username, (first, last, _role) in PEOPLE.items():
+            user, _ = User.objects.get_or_create(username=username)
+            user.first_name, user.last_name, user.email = first, last, f"{username}@example.com"
+            user.set_password(password)
+            user.save()
+            users[username] = user
+        users["carol"].groups.add(managers)
+        return users
+
+    def _team(self, users: dict[str, User]) -> Team:
+        team, _ = Team.objects.get_or_create(
+            slug="payments",
+            defaults={"name": "Payments", "owner": users["bob"], "required_approvals": 1},
+        )
+        for username, (_f, _l, role) in PEOPLE.items():
+            if role:
+                Membership.objects.update_or_create(team=team, user=users[username], defaults={"role": role})
+        return team
+
+    def _releases(self, team: Team, users: dict[str, User]) -> None:
+        alice, bob, dave = users["alice"], users["bob"], users["dave"]
+
+        def release(n: int, title: str, **extra) -> Release:
+            data = {
+                "title": title,
+                "repository": DEMO_REPOSITORY,
+                "commit": _sha(n),
+                "version_before": f"2.{n - 1}.0",
+                "version_after": f"2.{n}.0",
+                "description": f"{title}.",
+                "rollback_plan": f"Redeploy 2.{n - 1}.0 with the deploy job; bob approves the rollback.",
+                "deployment_steps": "1. Run migrations.\n2. Deploy the image.\n3. Watch the error rate for 15 min.",
+                "known_limitations": "Refunds above 10,000 EUR still need a manual step.",
+            }
+            data.update(extra)
+            return workflow.create_release(actor=alice, team=team, data=data)
+
+        def ready(rel: Release) -> Release:
+            for item in rel.items.filter(satisfied_by="manual"):
+                workflow.set_item_state(
+                    rel, item.key, actor=alice, state="done", evidence="CI run and runbook PR"
+                )
+            workflow.submit(rel, actor=alice)
+            self._finish_demo_scans(rel)
+            return rel
+
+        release(1, "Refund endpoint (draft)", known_limitations="")
+        ready(release(2, "Currency rounding fix"))
+        approved = ready(release(3, "Settlement batch v3"))
+        workflow.sign_off(approved, actor=bob, decision="approve", comment="Checked the rollback plan.")
+        deployed = ready(release(4, "Fraud score threshold"))
+        workflow.sign_off(deployed, actor=dave, decision="approve", comment="Good to go.")
+        workflow.deploy(deployed, actor=users["ci"])
+        rolled = ready(release(5, "New ledger schema"))
+        workflow.sign_off(rolled, actor=bob, decision="approve", comment="Migration reviewed.")
+        workflow.deploy(rolled, actor=users["ci"])
+        workflow.rollback(rolled, actor=alice, reason="Ledger write latency doubled; reverted to 2.4.0.")
+        cancelled = release(6, "Experimental payout API")
+        workflow.cancel(cancelled, actor=alice, reason="Superseded by the payouts team's work.")
+        rejected = ready(release(7, "Webhook retries"))
+        workflow.sign_off(rejected, actor=dave, decision="reject", comment="Retries need a cap; see runbook.")
+        hotfix = release(8, "Hotfix: double charge on retry", kind="hotfix", deployment_steps="")
+        workflow.set_item_state(
+            hotfix,
+            "deployment.steps-written",
+            actor=alice,
+            state="waived",
+            reason="Incident INC-231: one-line fix.",
+        )
+
+    def _finish_demo_scans(self, release: Release) -> None:
+        # The demo repository is not reachable, so demo scans are recorded as passed
+        # through the workflow, exactly as a worker records a real result.
+        for run in ScanRun.objects.filter(release=release, current=True, status=ScanRun.Status.QUEUED):
+            workflow.claim_scan(run.pk)
+            workflow.record_scan_result(
+                run.pk,
+                status=ScanRun.Status.PASSED,
+                summary={"demo": True, "note": "demo data, not a real scan"},
+            )
