@@ -1,6 +1,8 @@
 """Release filters shared by the API list and the history page (django-filter)."""
 
 import django_filters
+from django import forms
+from django.db.models import Q
 
 from .models import Release
 
@@ -20,3 +22,55 @@ class ReleaseFilter(django_filters.FilterSet):
     class Meta:
         model = Release
         fields = ["team", "status", "kind", "author", "since", "until"]
+
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class HistoryFilter(ReleaseFilter):
+    """The history page's filters: the API's, with dates from a date picker, text search and sorting."""
+
+    team = django_filters.ChoiceFilter(field_name="team__slug", label="Team", empty_label="All teams")
+    status = django_filters.ChoiceFilter(choices=Release.Status.choices, empty_label="Any status")
+    kind = django_filters.ChoiceFilter(choices=Release.Kind.choices, empty_label="Any kind")
+    author = django_filters.CharFilter(field_name="author__username", label="Author (username)")
+    since = django_filters.DateFilter(
+        field_name="created_at", lookup_expr="date__gte", label="Created from", widget=DATE_INPUT
+    )
+    until = django_filters.DateFilter(
+        field_name="created_at", lookup_expr="date__lte", label="Created until", widget=DATE_INPUT
+    )
+    q = django_filters.CharFilter(method="search", label="Text")
+    o = django_filters.OrderingFilter(
+        fields=(
+            ("id", "id"),
+            ("title", "title"),
+            ("team__name", "team"),
+            ("kind", "kind"),
+            ("status", "status"),
+            ("author__username", "author"),
+            ("created_at", "created"),
+            ("approved_at", "approved"),
+            ("deployed_at", "deployed"),
+        ),
+        label="Sort by",
+    )
+
+    class Meta(ReleaseFilter.Meta):
+        fields = [*ReleaseFilter.Meta.fields, "q"]
+
+    def __init__(self, *args, teams=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["team"].extra["choices"] = [(team.slug, team.name) for team in teams]
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(title__icontains=value)
+            | Q(description__icontains=value)
+            | Q(repository__icontains=value)
+            | Q(commit__startswith=value.lower())
+            | Q(version_after__icontains=value)
+        )

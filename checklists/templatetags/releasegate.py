@@ -1,0 +1,176 @@
+"""Small presentation helpers for releasegate's templates."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from django import template
+from django.utils.http import urlencode
+
+from .. import permissions
+
+register = template.Library()
+
+STATUS_CLASSES = {
+    "draft": "text-bg-secondary",
+    "in_review": "text-bg-info",
+    "approved": "text-bg-success",
+    "deployed": "text-bg-primary",
+    "rolled_back": "text-bg-danger",
+    "cancelled": "text-bg-light border",
+}
+STATE_CLASSES = {
+    "open": "text-bg-light border",
+    "done": "text-bg-success",
+    "failed": "text-bg-danger",
+    "waived": "text-bg-warning",
+    "not_applicable": "text-bg-secondary",
+}
+SCAN_CLASSES = {
+    "queued": "text-bg-light border",
+    "running": "text-bg-info",
+    "passed": "text-bg-success",
+    "failed": "text-bg-danger",
+    "error": "text-bg-warning",
+}
+STATE_ICONS = {"open": "○", "done": "✓", "failed": "✗", "waived": "⚑", "not_applicable": "–"}
+
+
+@register.filter
+def status_class(status: str) -> str:
+    return STATUS_CLASSES.get(status, "text-bg-light")
+
+
+@register.filter
+def state_class(state: str) -> str:
+    return STATE_CLASSES.get(state, "text-bg-light")
+
+
+@register.filter
+def state_icon(state: str) -> str:
+    return STATE_ICONS.get(state, "")
+
+
+@register.filter
+def scan_class(status: str) -> str:
+    return SCAN_CLASSES.get(status, "text-bg-light")
+
+
+@register.filter
+def satisfied_label(item) -> str:
+    """How an item gets satisfied, in words."""
+    kind, argument = item.kind, item.argument
+    if kind == "field":
+        return f"from the release's {argument.replace('_', ' ')}"
+    if kind == "scan":
+        return f"by the {argument.replace('_', ' ')} scan"
+    if kind == "signoff":
+        return "by reviewers' approvals"
+    return "ticked by hand"
+
+
+@register.filter
+def dom_id(value: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "-", str(value))
+
+
+@register.filter
+def duration(value: timedelta | None) -> str:
+    """A timedelta as '3d 4h', '2h 5m' or '40s'."""
+    if value is None:
+        return "–"
+    seconds = int(value.total_seconds())
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    if minutes:
+        return f"{minutes}m"
+    return f"{seconds}s"
+
+
+@register.filter
+def percent(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.0f}%"
+
+
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key) if mapping else None
+
+
+@register.simple_tag
+def manager(user) -> bool:
+    return bool(user.is_authenticated and (user.is_superuser or permissions.is_manager(user)))
+
+
+@register.simple_tag(takes_context=True)
+def sort_url(context, field: str) -> str:
+    """The current query string with the sort set to `field`, reversed if it is already sorted so."""
+    params = context["request"].GET.copy()
+    current = params.get("o", "")
+    params["o"] = f"-{field}" if current == field else field
+    params.pop("page", None)
+    return "?" + urlencode(sorted(params.items()), doseq=False)
+
+
+@register.simple_tag(takes_context=True)
+def sort_state(context, field: str) -> str:
+    """'ascending', 'descending' or 'none': for aria-sort on a column header."""
+    current = context["request"].GET.get("o", "")
+    if current == field:
+        return "ascending"
+    if current == f"-{field}":
+        return "descending"
+    return "none"
+
+
+@register.filter
+def event_summary(event) -> str:
+    """One line saying what an audit event recorded."""
+    p = event.payload or {}
+    verb = event.verb
+    if verb == "release.created":
+        return f"opened the release ({p.get('kind', '')}, commit {str(p.get('commit', ''))[:8]})"
+    if verb == "release.updated":
+        text = "changed " + ", ".join(f.replace("_", " ") for f in p.get("fields", []))
+        return text + ("; approvals went stale" if p.get("signoffs_made_stale") else "")
+    if verb == "item.updated":
+        text = f"set {p.get('key')} from {p.get('from')} to {p.get('to')}"
+        return text + (f" ({p['reason']})" if p.get("reason") else "")
+    if verb == "release.submitted":
+        queued = p.get("queued_scans") or []
+        return "submitted for review" + (f"; queued {', '.join(queued)}" if queued else "")
+    if verb.startswith("signoff."):
+        text = "approved" if verb.endswith("approve") else "rejected"
+        return text + (f" ({p['approvals']} of {p['required']})" if "approvals" in p else "")
+    if verb == "scans.requested":
+        return ("re-ran" if p.get("force") else "requested") + " scans: " + ", ".join(p.get("scanners", []))
+    if verb == "scan.finished":
+        return f"scan {p.get('scanner')} {p.get('status')} with {p.get('findings', 0)} finding(s)"
+    if verb == "release.deployed":
+        return f"deployed {p.get('version_after', '')}".rstrip()
+    if verb == "release.rolled_back":
+        return f"rolled back: {p.get('reason', '')}"
+    if verb == "release.cancelled":
+        return "cancelled the release" + (f": {p['reason']}" if p.get("reason") else "")
+    return verb.replace(".", " ").replace("_", " ")
+
+
+@register.filter
+def add_class(bound_field, css: str):
+    """Render a form field's widget with extra CSS classes."""
+    return bound_field.as_widget(attrs={"class": css})
+
+
+@register.filter
+def sort_arrow(field: str, current: str) -> str:
+    if current == field:
+        return "▲"
+    if current == f"-{field}":
+        return "▼"
+    return ""

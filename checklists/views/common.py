@@ -1,0 +1,34 @@
+"""What every page view shares: how a refusal from the workflow is shown."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from ..errors import NotFound, WorkflowError
+from ..models import Release
+from ..permissions import get_release_for_user
+
+
+def readable_release(request: HttpRequest, pk: int) -> Release:
+    """The release if this user may read it; a 404 otherwise, never a hint that it exists."""
+    try:
+        return get_release_for_user(request.user, pk)
+    except NotFound as exc:
+        raise Http404(exc.message) from None
+
+
+def refusal(request: HttpRequest, exc: WorkflowError) -> HttpResponse:
+    """Render a workflow refusal with its HTTP status: an alert for htmx, a page otherwise."""
+    if isinstance(exc, NotFound):
+        raise Http404(exc.message)
+    template = "checklists/partials/_refusal.html" if request.htmx else "checklists/refused.html"
+    return render(request, template, {"error": exc}, status=exc.status)
+
+
+def blocking_list(exc: WorkflowError) -> list[dict]:
+    """The blocking items a refusal names (BlockedError.details), else nothing."""
+    details = exc.details
+    if isinstance(details, list):
+        return [row for row in details if isinstance(row, dict)]
+    return []

@@ -1,0 +1,208 @@
+"""Dashboard, history (with CSV export), metrics, exception queue and profile."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+from rest_framework.authtoken.models import Token
+
+from .. import metrics, permissions
+from ..errors import NotAllowed
+from ..filters import HistoryFilter
+from ..models import AuditEvent, ChecklistItem, Membership, Release, ScanRun, SignOff
+from .common import refusal
+
+Status = Release.Status
+HISTORY_PAGE_SIZE = 25
+HISTORY_COLUMNS = (
+    ("id", "#"),
+    ("title", "Title"),
+    ("team", "Team"),
+    ("kind", "Kind"),
+    ("status", "Status"),
+    ("author", "Author"),
+    ("created", "Created"),
+    ("approved", "Approved"),
+    ("deployed", "Deployed"),
+)
+CSV_COLUMNS = (
+    ("id", lambda r: r.pk),
+    ("team", lambda r: r.team.slug),
+    ("title", lambda r: r.title),
+    ("kind", lambda r: r.kind),
+    ("status", lambda r: r.status),
+    ("author", lambda r: r.author.username),
+    ("repository", lambda r: r.repository),
+    ("commit", lambda r: r.commit),
+    ("version_before", lambda r: r.version_before),
+    ("version_after", lambda r: r.version_after),
+    ("created_at", lambda r: r.created_at),
+    ("submitted_at", lambda r: r.submitted_at),
+    ("approved_at", lambda r: r.approved_at),
+    ("deployed_at", lambda r: r.deployed_at),
+    ("rolled_back_at", lambda r: r.rolled_back_at),
+    ("rollback_reason", lambda r: r.rollback_reason),
+)
+# A spreadsheet treats a cell starting with one of these as a formula (CSV injection).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@login_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    teams = permissions.readable_teams(user)
+    reviewer_of = Membership.objects.filter(user=user, role=Membership.Role.REVIEWER).values("team_id")
+    my_signoff = SignOff.objects.filter(release=OuterRef("pk"), reviewer=user, stale=False)
+    context = {
+        "drafts": Release.objects.with_related().filter(author=user, status=Status.DRAFT),
+        "mine_in_flight": Release.objects.with_related().filter(
+            author=user, status__in=[Status.IN_REVIEW, Status.APPROVED]
+        ),
+        "awaiting_review": Release.objects.with_related()
+        .filter(status=Status.IN_REVIEW, team_id__in=reviewer_of)
+        .exclude(author=user)
+        .exclude(Exists(my_signoff))
+        .order_by("submitted_at"),
+        "events": AuditEvent.objects.filter(release__team__in=teams)
+        .select_related("actor", "release", "release__team")
+        .order_by("-created_at", "-id")[:15],
+        "waived_items": ChecklistItem.objects.filter(state=ChecklistItem.State.WAIVED, release__team__in=teams)
+        .exclude(release__status=Status.CANCELLED)
+        .select_related("release", "release__team")
+        .order_by("-set_at")[:10],
+        "scan_errors": _exceptions(teams).select_related("release", "release__team", "owner")[:10],
+        "has_team": permissions.writable_teams(user).exists(),
+    }
+    return render(request, "checklists/dashboard.html", context)
+
+
+def _history_filter(request: HttpRequest) -> HistoryFilter:
+    teams = permissions.readable_teams(request.user).order_by("name")
+    releases = permissions.readable_releases(request.user).with_related()
+    return HistoryFilter(request.GET, queryset=releases, teams=teams)
+
+
+@login_required
+@require_GET
+def history(request: HttpRequest) -> HttpResponse:
+    filterset = _history_filter(request)
+    page = Paginator(filterset.qs, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "checklists/history.html",
+        {"filter": filterset, "page": page, "sort": request.GET.get("o", ""), "columns": HISTORY_COLUMNS},
+    )
+
+
+def csv_safe(value) -> str:
+    """A cell value a spreadsheet shows as text, never runs as a formula."""
+    if value is None:
+        return ""
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_rows(releases: Iterable[Release]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow([name for name, _ in CSV_COLUMNS])
+    for release in releases:
+        yield writer.writerow([csv_safe(get(release)) for _, get in CSV_COLUMNS])
+
+
+@login_required
+@require_GET
+def history_csv(request: HttpRequest) -> StreamingHttpResponse:
+    """The filtered history as CSV (same filters and order as the page, every row)."""
+    releases = _history_filter(request).qs.iterator(chunk_size=500)
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response = StreamingHttpResponse(csv_rows(releases), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="releasegate-history-{stamp}.csv"'
+    return response
+
+
+@login_required
+@require_GET
+def metrics_page(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if not (user.is_superuser or permissions.is_manager(user)):
+        return refusal(request, NotAllowed("Metrics are for managers."))
+    teams = list(permissions.readable_teams(user).order_by("name"))
+    chosen = next((team for team in teams if team.slug == request.GET.get("team")), None)
+    scope = Release.objects.filter(team=chosen) if chosen else Release.objects.all()
+    summary = metrics.summarize(chosen.name if chosen else "All teams", scope, detailed=True)
+    rows = [metrics.summarize(team.name, Release.objects.filter(team=team)) for team in teams]
+    rows.append(metrics.summarize("All teams", Release.objects.all()))
+    return render(
+        request,
+        "checklists/metrics.html",
+        {
+            "teams": teams,
+            "chosen": chosen,
+            "summary": summary,
+            "rows": rows,
+            "chart_data": metrics.chart_data(summary),
+        },
+    )
+
+
+def _exceptions(teams):
+    manager = ScanRun.objects
+    runs = manager.exceptions() if hasattr(manager, "exceptions") else manager.filter(
+        current=True, status=ScanRun.Status.ERROR
+    )
+    return runs.filter(release__team__in=teams)
+
+
+@login_required
+@require_GET
+def exception_queue(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    runs = list(
+        _exceptions(permissions.readable_teams(user))
+        .select_related("release", "release__team", "owner")
+        .order_by("release__team__name", "queued_at")
+    )
+    now = timezone.now()
+    for run in runs:
+        run.age = now - (run.finished_at or run.queued_at)
+    writable = set(permissions.writable_teams(user).values_list("pk", flat=True))
+    return render(request, "checklists/exceptions.html", {"runs": runs, "writable": writable})
+
+
+@login_required
+@require_GET
+def profile(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    context = {
+        "token": Token.objects.filter(user=user).first(),
+        "memberships": Membership.objects.filter(user=user).select_related("team").order_by("team__name"),
+        "is_manager": permissions.is_manager(user),
+    }
+    return render(request, "checklists/profile.html", context)
+
+
+@login_required
+@require_POST
+def rotate_token(request: HttpRequest) -> HttpResponse:
+    """Replace the user's API token: the old one stops working at once."""
+    with transaction.atomic():
+        Token.objects.filter(user=request.user).delete()
+        Token.objects.create(user=request.user)
+    messages.success(request, "A new API token was created; the old one no longer works.")
+    return redirect("checklists:profile")

@@ -1,0 +1,378 @@
+"""The release form and the release page, with its in-place (htmx) checklist actions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from .. import permissions, workflow
+from ..errors import InvalidInput, WorkflowError
+from ..forms import (
+    CancelForm,
+    DeployForm,
+    ItemForm,
+    ReleaseEditForm,
+    ReleaseForm,
+    RollbackForm,
+    SignOffForm,
+    add_workflow_errors,
+    form_errors,
+)
+from ..models import ChecklistItem, Release, ScanRun, SignOff, TemplateItem
+from ..template_files import CATEGORIES
+from ..templatetags.releasegate import dom_id
+from .common import blocking_list, readable_release, refusal
+
+Status = Release.Status
+State = ChecklistItem.State
+PENDING_SCANS = (ScanRun.Status.QUEUED, ScanRun.Status.RUNNING)
+CATEGORY_LABELS = dict(TemplateItem.Category.choices)
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: int
+    total: int
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.total) if self.total else 100
+
+
+def _progress(items: list[ChecklistItem]) -> Progress:
+    return Progress(done=sum(1 for item in items if item.is_satisfied), total=len(items))
+
+
+def _item_actions(release: Release, item: ChecklistItem) -> set[str]:
+    """Which buttons an item row offers. Only a hint for the page: the workflow decides."""
+    actions: set[str] = set()
+    if item.kind == "signoff":
+        return actions
+    if item.kind == "manual" and item.state in (State.OPEN, State.DONE):
+        actions.add("tick")
+    if item.state in (State.DONE, State.WAIVED, State.NOT_APPLICABLE) and item.kind == "manual":
+        actions.add("reopen")
+    if item.state in (State.WAIVED, State.NOT_APPLICABLE) and item.kind != "manual":
+        actions.add("reopen")
+    if item.waivable and item.state in (State.OPEN, State.DONE):
+        actions.add("not_applicable")
+    if item.waivable and release.kind == Release.Kind.HOTFIX and item.state in (State.OPEN, State.FAILED):
+        actions.add("waive")
+    return actions
+
+
+def release_context(request: HttpRequest, release: Release, **extra) -> dict:
+    """Everything the release page shows, in a fixed number of queries."""
+    user = request.user
+    role = permissions.role_in(user, release.team_id)
+    is_member = role is not None
+    can_write = is_member and release.is_open_for_changes
+
+    items = list(release.items.select_related("set_by"))
+    for item in items:
+        item.actions = _item_actions(release, item) if can_write else set()
+    categories = []
+    for category in CATEGORIES:
+        in_category = [item for item in items if item.category == category]
+        if in_category:
+            categories.append(
+                {
+                    "slug": category,
+                    "label": CATEGORY_LABELS.get(category, category),
+                    "items": in_category,
+                    "progress": _progress(in_category),
+                }
+            )
+
+    scans = list(
+        release.scans.filter(current=True, commit=release.commit).select_related("owner").order_by("scanner")
+    )
+    runs = {run.scanner: run for run in scans}
+    signoffs = list(release.signoffs.select_related("reviewer").order_by("-created_at", "-id"))
+    events = list(release.events.select_related("actor").order_by("-created_at", "-id"))
+
+    refusal_reason = permissions.signoff_refusal(user, release)
+    mine_current = any(s.reviewer_id == user.pk and not s.stale for s in signoffs)
+    if refusal_reason is None and mine_current:
+        signoff_note = "You have signed off this state of the release."
+    elif refusal_reason is not None:
+        signoff_note = refusal_reason.message
+    elif release.status != Status.IN_REVIEW:
+        signoff_note = f"Sign-off happens while the release is in review; it is {release.get_status_display().lower()}."
+    else:
+        signoff_note = ""
+    may_sign = refusal_reason is None and not mine_current and release.status == Status.IN_REVIEW
+
+    blockers: list[dict] = []
+    if release.status == Status.DRAFT:
+        blockers = workflow.blocking_items(release, for_submit=True)
+    elif release.status == Status.IN_REVIEW:
+        blockers = workflow.blocking_items(release, for_submit=False)
+
+    context = {
+        "release": release,
+        "role": role,
+        "is_member": is_member,
+        "can_write": can_write,
+        "items": items,
+        "categories": categories,
+        "overall": _progress(items),
+        "waived_items": [item for item in items if item.state == State.WAIVED],
+        "scans": scans,
+        "scans_pending": any(run.status in PENDING_SCANS for run in scans),
+        "scan_rows": [(item, runs.get(item.argument)) for item in items if item.kind == "scan"],
+        "signoffs": signoffs,
+        "approvals": workflow.count_current_approvals(release),
+        "may_sign": may_sign,
+        "signoff_note": signoff_note,
+        "signoff_form": SignOffForm(),
+        "blockers": blockers,
+        "events": events,
+        "can_submit": is_member and release.status == Status.DRAFT,
+        "can_deploy": is_member and release.status == Status.APPROVED,
+        "can_rollback": is_member and release.status == Status.DEPLOYED,
+        "can_cancel": is_member and release.status in (Status.DRAFT, Status.IN_REVIEW),
+        "deploy_form": DeployForm(initial={"version_after": release.version_after}),
+        "rollback_form": RollbackForm(),
+        "cancel_form": CancelForm(),
+        "item_errors": {},
+        "primary": None,
+    }
+    context.update(extra)
+    return context
+
+
+def _page(request: HttpRequest, release: Release, *, status: int = 200, **extra) -> HttpResponse:
+    return render(request, "checklists/release_detail.html", release_context(request, release, **extra), status=status)
+
+
+def _live(request: HttpRequest, release: Release, primary: str, *, status: int = 200, **extra) -> HttpResponse:
+    """The parts of the release page that change, for htmx: `primary` is swapped, the rest out of band."""
+    context = release_context(request, release, primary=primary, **extra)
+    return render(request, "checklists/partials/_release_live.html", context, status=status)
+
+
+def _release_url(release: Release, anchor: str = "") -> str:
+    url = reverse("checklists:release", args=[release.pk])
+    return f"{url}#{anchor}" if anchor else url
+
+
+# --- pages -------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def release_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _page(request, readable_release(request, pk))
+
+
+@login_required
+@require_GET
+def release_scans(request: HttpRequest, pk: int) -> HttpResponse:
+    """The scan panel, polled while scans run; when the release moved on, every part is refreshed."""
+    release = readable_release(request, pk)
+    if request.GET.get("rev") == str(release.revision):
+        return render(request, "checklists/partials/_scans.html", release_context(request, release))
+    return _live(request, release, "scans")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def release_create(request: HttpRequest) -> HttpResponse:
+    teams = list(permissions.writable_teams(request.user).order_by("name"))
+    form = ReleaseForm(request.POST or None, teams=teams)
+    if request.method == "POST" and form.is_valid():
+        try:
+            release = workflow.create_release(
+                actor=request.user, team=form.cleaned_data["team"], data=form.workflow_data()
+            )
+        except InvalidInput as exc:
+            add_workflow_errors(form, exc)
+        except WorkflowError as exc:
+            return refusal(request, exc)
+        else:
+            messages.success(request, f"Release #{release.pk} opened as a draft. Work through its checklist.")
+            return redirect(_release_url(release))
+    return render(request, "checklists/release_form.html", {"form": form, "teams": teams})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def release_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    release = readable_release(request, pk)
+    form = ReleaseEditForm.for_release(release, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            workflow.update_release(release.pk, actor=request.user, data=form.changed_values())
+        except InvalidInput as exc:
+            add_workflow_errors(form, exc)
+        except WorkflowError as exc:
+            return refusal(request, exc)
+        else:
+            if form.has_changed():
+                messages.success(request, "Release updated.")
+            return redirect(_release_url(release))
+    return render(request, "checklists/release_form.html", {"form": form, "release": release})
+
+
+# --- in-place checklist actions ------------------------------------------------
+
+
+@login_required
+@require_POST
+def item_update(request: HttpRequest, pk: int, key: str) -> HttpResponse:
+    """Tick, re-open, skip or waive one item. htmx gets the changed parts; a plain form gets a redirect."""
+    release = readable_release(request, pk)
+    form = ItemForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise InvalidInput("The item change has invalid fields.", details=form_errors(form))
+        workflow.set_item_state(
+            release.pk,
+            key,
+            actor=request.user,
+            state=form.cleaned_data["state"],
+            evidence=request.POST.get("evidence"),
+            reason=request.POST.get("reason"),
+        )
+    except WorkflowError as exc:
+        if not request.htmx:
+            if exc.status == 404:
+                raise Http404(exc.message) from None
+            return _page(request, release, status=exc.status, item_errors={key: exc})
+        release = readable_release(request, pk)
+        return _live(
+            request, release, "checklist", status=exc.status, item_errors={key: exc}, submitted=request.POST
+        )
+    release = readable_release(request, pk)
+    if request.htmx:
+        return _live(request, release, "checklist")
+    return redirect(_release_url(release, f"item-{dom_id(key)}"))
+
+
+@login_required
+@require_POST
+def request_scans(request: HttpRequest, pk: int) -> HttpResponse:
+    """Re-run the release's scans (all, or the one named), replacing the current results."""
+    release = readable_release(request, pk)
+    scanner = request.POST.get("scanner") or None
+    try:
+        runs = workflow.request_scans(
+            release.pk, actor=request.user, scanners=[scanner] if scanner else None, force=True
+        )
+    except WorkflowError as exc:
+        if request.htmx:
+            return _live(request, readable_release(request, pk), "scans", status=exc.status, scan_error=exc)
+        return refusal(request, exc)
+    release = readable_release(request, pk)
+    if request.htmx:
+        return _live(request, release, "scans")
+    messages.success(request, f"Queued {len(runs)} scan(s).")
+    return redirect(_release_url(release, "scans"))
+
+
+# --- transitions ----------------------------------------------------------------
+
+
+def _transition(request: HttpRequest, pk: int, form_class, change, done: str) -> HttpResponse:
+    """Validate a transition's form, call the workflow, and redirect, or show what blocks."""
+    release = readable_release(request, pk)
+    form = form_class(request.POST) if form_class else None
+    try:
+        if form is not None and not form.is_valid():
+            raise InvalidInput("Check the form.", details=form_errors(form))
+        change(release, request.user, form.cleaned_data if form is not None else {})
+    except WorkflowError as exc:
+        if exc.status == 404:
+            raise Http404(exc.message) from None
+        release = readable_release(request, pk)
+        return _page(
+            request, release, status=exc.status, action_error=exc, action_blockers=blocking_list(exc)
+        )
+    messages.success(request, done)
+    return redirect(_release_url(release))
+
+
+@login_required
+@require_POST
+def release_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _transition(
+        request,
+        pk,
+        None,
+        lambda release, user, data: workflow.submit(release.pk, actor=user),
+        "Submitted for review. Scans that had not run on this commit are queued.",
+    )
+
+
+@login_required
+@require_POST
+def release_signoff(request: HttpRequest, pk: int) -> HttpResponse:
+    def sign(release, user, data):
+        result = workflow.sign_off(release.pk, actor=user, decision=data["decision"], comment=data["comment"])
+        if result.release.status == Status.APPROVED:
+            messages.info(request, "The release has all the approvals it needs: it is approved.")
+
+    decision = request.POST.get("decision")
+    verb = "Approved" if decision == SignOff.Decision.APPROVE else "Rejected; the release is back to draft"
+    return _transition(request, pk, SignOffForm, sign, f"{verb}.")
+
+
+@login_required
+@require_POST
+def release_deploy(request: HttpRequest, pk: int) -> HttpResponse:
+    return _transition(
+        request,
+        pk,
+        DeployForm,
+        lambda release, user, data: workflow.deploy(
+            release.pk, actor=user, commit=data["commit"] or None, version_after=data["version_after"] or None
+        ),
+        "Recorded as deployed.",
+    )
+
+
+@login_required
+@require_POST
+def release_rollback(request: HttpRequest, pk: int) -> HttpResponse:
+    return _transition(
+        request,
+        pk,
+        RollbackForm,
+        lambda release, user, data: workflow.rollback(release.pk, actor=user, reason=data["reason"]),
+        "Recorded as rolled back.",
+    )
+
+
+@login_required
+@require_POST
+def release_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    return _transition(
+        request,
+        pk,
+        CancelForm,
+        lambda release, user, data: workflow.cancel(release.pk, actor=user, reason=data["reason"]),
+        "Release cancelled.",
+    )
+
+
+@login_required
+@require_POST
+def rerun_scan(request: HttpRequest, run_id: int) -> HttpResponse:
+    """Re-run one scan from the exception queue."""
+    run = ScanRun.objects.filter(pk=run_id).values("release_id", "scanner").first()
+    if run is None:
+        raise Http404("No such scan run.")
+    release = readable_release(request, run["release_id"])
+    try:
+        workflow.request_scans(release.pk, actor=request.user, scanners=[run["scanner"]], force=True)
+    except WorkflowError as exc:
+        return refusal(request, exc)
+    messages.success(request, f"Re-running {run['scanner']} on release #{release.pk}.")
+    return redirect("checklists:exceptions")
