@@ -11,7 +11,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default).strip()
+    """The variable's value, or the default when it is unset or blank."""
+    return os.environ.get(name, "").strip() or default
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -221,6 +222,23 @@ CELERY_TASK_SOFT_TIME_LIMIT = 300
 CELERY_TASK_TIME_LIMIT = 360
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
+# A request made while the broker is down fails fast: its ScanRun row stays `queued`
+# and the sweep below sends it once the broker is back.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+
+# --- Scans (checklists/tasks.py, docs/scans.md) -----------------------------
+RELEASEGATE_SWEEP_SECONDS = float(env_str("RELEASEGATE_SWEEP_SECONDS", "60"))
+# A running scan whose heartbeat is older than this is presumed dead and re-queued.
+RELEASEGATE_SCAN_STALE_SECONDS = float(env_str("RELEASEGATE_SCAN_STALE_SECONDS", "120"))
+RELEASEGATE_SCAN_MAX_ATTEMPTS = int(env_str("RELEASEGATE_SCAN_MAX_ATTEMPTS", "3"))
+RELEASEGATE_SCAN_SOFT_TIME_LIMIT = int(env_str("RELEASEGATE_SCAN_SOFT_TIME_LIMIT", "240"))
+RELEASEGATE_SCAN_MAX_FILE_BYTES = int(env_str("RELEASEGATE_SCAN_MAX_FILE_BYTES", str(5 * 1024 * 1024)))
+RELEASEGATE_SCAN_MAX_TOTAL_BYTES = int(env_str("RELEASEGATE_SCAN_MAX_TOTAL_BYTES", str(1024 * 1024 * 1024)))
+RELEASEGATE_SECRETS_SECOND_OPINION = env_bool("RELEASEGATE_SECRETS_SECOND_OPINION", default=False)
+CELERY_BEAT_SCHEDULE = {
+    "sweep-scans": {"task": "checklists.tasks.sweep_scans", "schedule": RELEASEGATE_SWEEP_SECONDS},
+}
 
 # --- Email ----------------------------------------------------------------
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
