@@ -332,6 +332,10 @@ class ScanRunQuerySet(models.QuerySet):
     def current(self):
         return self.filter(current=True)
 
+    def exceptions(self):
+        """Current runs that ended in error: the teams' exception queues."""
+        return self.filter(current=True, status=ScanRun.Status.ERROR)
+
 
 class ScanRun(models.Model):
     class Status(models.TextChoices):

@@ -153,7 +153,7 @@ def mirrors_dir() -> Path:
 
 def mirror_path(url: str, base: Path | None = None) -> Path:
     digest = hashlib.sha256(url.encode()).hexdigest()[:24]
-    return (base or mirrors_dir()) / f"{digest}.git"
+    return Path(base or mirrors_dir()) / f"{digest}.git"
 
 
 def _check_url(url: str) -> str:

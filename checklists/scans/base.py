@@ -75,7 +75,7 @@ def expand_braces(pattern: str) -> list[str]:
     out = []
     for choice in match.group(1).split(","):
         out.extend(expand_braces(head + choice + tail))
-    return out
+    return list(dict.fromkeys(out))
 
 
 def _translate(pattern: str) -> str:

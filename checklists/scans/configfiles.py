@@ -182,7 +182,7 @@ def parse_ini(file: str, text: str) -> list[ConfigEntry]:
 
 
 PY_ASSIGN_RE = re.compile(r"""^([A-Za-z_][A-Za-z0-9_]*)\s*(?::[^=]+)?=(?!=)\s*(.+?)\s*$""")
-PY_DICT_ITEM_RE = re.compile(r"""["']([A-Za-z_][A-Za-z0-9_.-]*)["']\s*:\s*([^,}#]+)""")
+PY_DICT_ITEM_RE = re.compile(r"""["']([A-Za-z_][A-Za-z0-9_.-]*)["']\s*:\s*([^,{}#]+)""")
 PY_KWARG_RE = re.compile(r"""\b([A-Za-z_][A-Za-z0-9_]*)\s*=\s*([^,)#]+)""")
 
 

@@ -1,0 +1,218 @@
+"""Celery tasks: thin wrappers that take ids and call the workflow and the scanners.
+
+The database row of a ScanRun is the source of truth, not the broker. `run_scan`
+claims its run by a conditional update (so a duplicate delivery does nothing), writes
+a heartbeat while it works, and records one result. `sweep_scans` (Celery beat)
+re-sends queued runs no worker took and re-queues running runs whose heartbeat went
+stale (a killed worker); after RELEASEGATE_SCAN_MAX_ATTEMPTS a run ends in `error`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from datetime import timedelta
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import close_old_connections, connection
+from django.utils import timezone
+
+from . import repo, workflow
+from .models import DEFAULT_PRODUCTION_CONFIG_GLOBS, ScanRun, TestReport
+from .scans import registry
+from .scans.base import ScannerUnavailable, ScanResult, ScanTarget
+
+logger = logging.getLogger(__name__)
+
+Status = ScanRun.Status
+RETRY_BACKOFF = (10, 60)  # seconds before the first and second retry of a transient failure
+
+
+def build_target(run: ScanRun) -> ScanTarget:
+    """Everything the run's scanner may read: repo snapshot, team settings, test report."""
+    release, team = run.release, run.release.team
+    target = ScanTarget(
+        repository=release.repository,
+        commit=run.commit,
+        config_globs=team.production_config_globs or list(DEFAULT_PRODUCTION_CONFIG_GLOBS),
+        secrets_allowlist=list(team.secrets_allowlist or []),
+        endpoints=list(team.probe_endpoints or []),
+        public_allowlist=list(team.probe_public_allowlist or []),
+        options={"second_opinion": settings.RELEASEGATE_SECRETS_SECOND_OPINION},
+    )
+    if registry.get(run.scanner).needs_repository:
+        target.snapshot = repo.snapshot(
+            release.repository,
+            run.commit,
+            max_file_bytes=settings.RELEASEGATE_SCAN_MAX_FILE_BYTES,
+            max_total_bytes=settings.RELEASEGATE_SCAN_MAX_TOTAL_BYTES,
+        )
+    if run.scanner == "tests":
+        reports = TestReport.objects.filter(release_id=release.pk)
+        report = reports.filter(commit=run.commit).first() or reports.first()
+        if report is not None:
+            target.test_report, target.test_report_commit = bytes(report.content), report.commit
+    return target
+
+
+def execute(run: ScanRun) -> ScanResult:
+    """Run the scanner of `run` now, in this process; errors become an `error` result."""
+    started = time.monotonic()
+    try:
+        result = registry.get(run.scanner).run(build_target(run))
+    except (repo.RepoError, ScannerUnavailable) as exc:
+        if exc.transient:
+            raise
+        result = ScanResult(Status.ERROR, error=exc.message)
+    result.summary["duration_ms"] = int((time.monotonic() - started) * 1000)
+    return result
+
+
+def record(run_id: int, result: ScanResult) -> ScanRun | None:
+    return workflow.record_scan_result(
+        run_id,
+        status=result.status,
+        findings=[f.as_dict() for f in result.findings],
+        summary=result.summary,
+        error=result.error,
+    )
+
+
+class Heartbeat:
+    """A thread that keeps `heartbeat_at` fresh while the scan runs."""
+
+    def __init__(self, run_id: int, interval: float):
+        self.run_id, self.interval = run_id, interval
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._beat, daemon=True, name=f"scan-heartbeat-{run_id}")
+
+    def _beat(self):
+        try:
+            while not self.stop.wait(self.interval):
+                with contextlib.suppress(Exception):  # a missed beat is retried on the next tick
+                    workflow.heartbeat_scan(self.run_id)
+        finally:
+            connection.close()  # this thread's own connection
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(timeout=10)
+
+
+def _set_correlation_id(value: str) -> None:
+    with contextlib.suppress(Exception):
+        from django_guid import set_guid
+
+        set_guid(value or None)
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=len(RETRY_BACKOFF),
+    soft_time_limit=settings.RELEASEGATE_SCAN_SOFT_TIME_LIMIT,
+    time_limit=settings.RELEASEGATE_SCAN_SOFT_TIME_LIMIT + 60,
+    ignore_result=True,
+)
+def run_scan(self, run_id: int) -> str:
+    """Claim, run and record one ScanRun; safe to run twice, quiet when the run is gone."""
+    close_old_connections()
+    if not workflow.claim_scan(run_id):
+        logger.info("scan run %s is not queued (taken, finished or deleted); nothing to do", run_id)
+        return "skipped"
+    run = ScanRun.objects.select_related("release__team").filter(pk=run_id).first()
+    if run is None:
+        return "gone"
+    _set_correlation_id(run.correlation_id)
+    limit = settings.RELEASEGATE_SCAN_MAX_ATTEMPTS
+    if run.attempts > limit:
+        record(
+            run_id, ScanResult(Status.ERROR, error=f"The scan was started {limit} times without finishing.")
+        )
+        return Status.ERROR
+    logger.info(
+        "scan run %s: %s on commit %s, attempt %s", run_id, run.scanner, run.commit[:12], run.attempts
+    )
+    interval = max(0.5, settings.RELEASEGATE_SCAN_STALE_SECONDS / 4)
+    try:
+        with Heartbeat(run_id, interval):
+            result = execute(run)
+    except (repo.RepoError, ScannerUnavailable) as exc:  # transient only: execute() handled the rest
+        if self.request.retries < self.max_retries and run.attempts < limit:
+            countdown = RETRY_BACKOFF[self.request.retries]
+            logger.warning("scan run %s: %s; retrying in %s s", run_id, exc.message, countdown)
+            workflow.requeue_scan(run_id)
+            raise self.retry(countdown=countdown) from None
+        result = ScanResult(Status.ERROR, error=f"{exc.message} (gave up after {run.attempts} attempts)")
+    except SoftTimeLimitExceeded:
+        result = ScanResult(
+            Status.ERROR, error=f"The scan took longer than {settings.RELEASEGATE_SCAN_SOFT_TIME_LIMIT} s."
+        )
+    except Exception:
+        # The traceback goes to the worker log; scanners never put file contents in exceptions.
+        logger.exception("scan run %s (%s) failed unexpectedly", run_id, run.scanner)
+        result = ScanResult(
+            Status.ERROR, error="The scanner failed unexpectedly; the worker log has details."
+        )
+    record(run_id, result)
+    logger.info("scan run %s: %s with %s finding(s)", run_id, result.status, len(result.findings))
+    return result.status
+
+
+def enqueue(run_id: int) -> bool:
+    try:
+        run_scan.delay(run_id)
+    except Exception:  # noqa: BLE001 - any broker failure; the row stays and the next sweep retries
+        logger.warning("could not enqueue scan run %s; the next sweep retries", run_id)
+        return False
+    return True
+
+
+@shared_task(acks_late=True, ignore_result=True, soft_time_limit=60, time_limit=90)
+def sweep_scans() -> dict:
+    """Re-send queued runs nobody took; re-queue (or give up on) runs whose worker died."""
+    close_old_connections()
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.RELEASEGATE_SCAN_STALE_SECONDS)
+    limit = settings.RELEASEGATE_SCAN_MAX_ATTEMPTS
+    done = {"requeued": [], "resent": [], "gave_up": []}
+    dead = ScanRun.objects.filter(status=Status.RUNNING, heartbeat_at__lt=stale).values_list("pk", "attempts")
+    for run_id, attempts in list(dead):
+        if attempts >= limit:
+            workflow.record_scan_result(
+                run_id,
+                status=Status.ERROR,
+                error=f"The scan stopped its worker {attempts} times; it is not retried again. "
+                "Re-run it once the cause is fixed.",
+            )
+            done["gave_up"].append(run_id)
+        elif workflow.requeue_scan(run_id, stale_before=stale) and enqueue(run_id):
+            done["requeued"].append(run_id)
+    waiting = ScanRun.objects.filter(status=Status.QUEUED, queued_at__lt=stale).values_list("pk", flat=True)
+    for run_id in list(waiting[:500]):
+        if workflow.mark_scan_enqueued(run_id, not_since=stale) and enqueue(run_id):
+            done["resent"].append(run_id)
+    if any(done.values()):
+        logger.info("scan sweep: %s", done)
+    return done
+
+
+def run_scan_now(run_id: int) -> ScanRun | None:
+    """Claim and run one scan in this process (demo data, management commands)."""
+    if not workflow.claim_scan(run_id):
+        return ScanRun.objects.filter(pk=run_id).first()
+    run = ScanRun.objects.select_related("release__team").get(pk=run_id)
+    try:
+        result = execute(run)
+    except (repo.RepoError, ScannerUnavailable) as exc:
+        result = ScanResult(Status.ERROR, error=exc.message)
+    return record(run_id, result)
