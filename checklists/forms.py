@@ -78,7 +78,7 @@ class ReleaseForm(ReleaseEditForm):
     def __init__(self, *args, teams, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = teams
-        if len(teams) == 1:
+        if len(teams) == 1:  # evaluates the queryset once; the choices reuse its cache
             self.fields["team"].initial = teams[0]
 
     def workflow_data(self) -> dict:
@@ -104,7 +104,9 @@ class SignOffForm(forms.Form):
 class DeployForm(forms.Form):
     version_after = forms.CharField(max_length=VERSION_MAX, required=False, label="Version deployed")
     commit = forms.CharField(
-        max_length=40, required=False, help_text="Optional: the SHA you deployed, checked against the approved one."
+        max_length=40,
+        required=False,
+        help_text="Optional: the SHA you deployed, checked against the approved one.",
     )
 
 

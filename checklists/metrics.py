@@ -149,9 +149,7 @@ def chart_data(summary: Summary) -> dict:
     """What the metrics page's charts draw, as JSON-ready values."""
     return {
         "weeks": [row["week"].isoformat() for row in summary.per_week],
-        "per_kind": {
-            kind: [row[kind] for row in summary.per_week] for kind in Release.Kind.values
-        },
+        "per_kind": {kind: [row[kind] for row in summary.per_week] for kind in Release.Kind.values},
         "waived": {
             "labels": [row["key"] for row in summary.most_waived],
             "values": [row["n"] for row in summary.most_waived],

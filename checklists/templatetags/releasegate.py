@@ -174,3 +174,12 @@ def sort_arrow(field: str, current: str) -> str:
     if current == f"-{field}":
         return "▼"
     return ""
+
+
+@register.filter
+def finding_location(finding) -> str:
+    """Where a scan finding is: file:line, or the endpoint a probe called."""
+    if not isinstance(finding, dict):
+        return ""
+    where = finding.get("file") or finding.get("path") or finding.get("endpoint") or finding.get("url") or ""
+    return f"{where}:{finding['line']}" if finding.get("line") else str(where)

@@ -77,7 +77,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "events": AuditEvent.objects.filter(release__team__in=teams)
         .select_related("actor", "release", "release__team")
         .order_by("-created_at", "-id")[:15],
-        "waived_items": ChecklistItem.objects.filter(state=ChecklistItem.State.WAIVED, release__team__in=teams)
+        "waived_items": ChecklistItem.objects.filter(
+            state=ChecklistItem.State.WAIVED, release__team__in=teams
+        )
         .exclude(release__status=Status.CANCELLED)
         .select_related("release", "release__team")
         .order_by("-set_at")[:10],
@@ -163,8 +165,10 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
 
 def _exceptions(teams):
     manager = ScanRun.objects
-    runs = manager.exceptions() if hasattr(manager, "exceptions") else manager.filter(
-        current=True, status=ScanRun.Status.ERROR
+    runs = (
+        manager.exceptions()
+        if hasattr(manager, "exceptions")
+        else manager.filter(current=True, status=ScanRun.Status.ERROR)
     )
     return runs.filter(release__team__in=teams)
 

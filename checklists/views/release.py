@@ -104,7 +104,9 @@ def release_context(request: HttpRequest, release: Release, **extra) -> dict:
     elif refusal_reason is not None:
         signoff_note = refusal_reason.message
     elif release.status != Status.IN_REVIEW:
-        signoff_note = f"Sign-off happens while the release is in review; it is {release.get_status_display().lower()}."
+        signoff_note = (
+            f"Sign-off happens while the release is in review; it is {release.get_status_display().lower()}."
+        )
     else:
         signoff_note = ""
     may_sign = refusal_reason is None and not mine_current and release.status == Status.IN_REVIEW
@@ -149,10 +151,14 @@ def release_context(request: HttpRequest, release: Release, **extra) -> dict:
 
 
 def _page(request: HttpRequest, release: Release, *, status: int = 200, **extra) -> HttpResponse:
-    return render(request, "checklists/release_detail.html", release_context(request, release, **extra), status=status)
+    return render(
+        request, "checklists/release_detail.html", release_context(request, release, **extra), status=status
+    )
 
 
-def _live(request: HttpRequest, release: Release, primary: str, *, status: int = 200, **extra) -> HttpResponse:
+def _live(
+    request: HttpRequest, release: Release, primary: str, *, status: int = 200, **extra
+) -> HttpResponse:
     """The parts of the release page that change, for htmx: `primary` is swapped, the rest out of band."""
     context = release_context(request, release, primary=primary, **extra)
     return render(request, "checklists/partials/_release_live.html", context, status=status)
@@ -185,7 +191,7 @@ def release_scans(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def release_create(request: HttpRequest) -> HttpResponse:
-    teams = list(permissions.writable_teams(request.user).order_by("name"))
+    teams = permissions.writable_teams(request.user).order_by("name")
     form = ReleaseForm(request.POST or None, teams=teams)
     if request.method == "POST" and form.is_valid():
         try:
