@@ -4,7 +4,8 @@ carol (manager), ci (pipeline member) and mallory (no team at all)."""
 import pytest
 
 from checklists import workflow
-from checklists.models import ChecklistItem, Membership, ScanRun
+from checklists.models import ChecklistItem, ChecklistTemplate, Membership, ScanRun, TemplateItem
+from checklists.template_files import SEED_TEMPLATE, parse_template, store_template
 
 from .factories import TeamFactory, UserFactory, add_member, make_manager, make_release
 
@@ -45,8 +46,16 @@ def ci_user(db):
     return UserFactory(username="ci")
 
 
+def ensure_default_template():
+    """Transactional tests flush the database, data migrations included: reload the seed."""
+    if not ChecklistTemplate.objects.filter(is_default=True).exists():
+        spec = parse_template(SEED_TEMPLATE.read_text())
+        store_template(spec, ChecklistTemplate, TemplateItem, is_default=True)
+
+
 @pytest.fixture
 def team(alice, bob, dave, ci_user):
+    ensure_default_template()
     team = TeamFactory(name="Payments", slug="payments", owner=bob)
     add_member(team, alice, Membership.Role.MEMBER)
     add_member(team, bob, Membership.Role.REVIEWER)

@@ -11,7 +11,7 @@ from .factories import sha
 def raw_signoff_insert(release, reviewer_id, author_id):
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO checklists_signoff (release_id, reviewer_id, author_id, decision, comment, \"commit\", "
+            'INSERT INTO checklists_signoff (release_id, reviewer_id, author_id, decision, comment, "commit", '
             "checklist_digest, stale, created_at) VALUES (%s, %s, %s, 'approve', '', %s, '', %s, %s)",
             [release.pk, reviewer_id, author_id, release.commit, False, release.created_at],
         )
@@ -32,7 +32,9 @@ def test_orm_cannot_create_a_self_review_by_lying_about_the_author(in_review, al
 
 
 def test_bulk_create_cannot_create_a_self_review(in_review, alice, bob):
-    forged = SignOff(release=in_review, reviewer=alice, author=bob, decision="approve", commit=in_review.commit)
+    forged = SignOff(
+        release=in_review, reviewer=alice, author=bob, decision="approve", commit=in_review.commit
+    )
     with pytest.raises(IntegrityError), transaction.atomic():
         SignOff.objects.bulk_create([forged])
     assert not SignOff.objects.exists()
@@ -58,7 +60,9 @@ def test_audit_events_cannot_be_updated_by_raw_sql(release):
     assert not AuditEvent.objects.filter(verb="forged").exists()
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite blocks UPDATE only (see migration 0003)")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite blocks UPDATE only (see migration 0003)"
+)
 def test_audit_events_cannot_be_deleted_by_raw_sql_on_postgresql(release):
     with pytest.raises(Exception) as exc, transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM checklists_auditevent")

@@ -29,12 +29,17 @@ def test_the_default_template_holds_the_19_seed_items(db):
     assert by_key["operations.log-level"].satisfied_by == "scan:debug_off"
     assert by_key["deployment.second-pair-of-eyes"].satisfied_by == "signoff"
     fields = {i.satisfied_by for i in by_key.values() if i.satisfied_by.startswith("field:")}
-    assert fields == {"field:rollback_plan", "field:deployment_steps", "field:versions", "field:known_limitations"}
+    assert fields == {
+        "field:rollback_plan",
+        "field:deployment_steps",
+        "field:versions",
+        "field:known_limitations",
+    }
     assert sum(i.satisfied_by == "manual" for i in by_key.values()) == 8
 
 
 def test_every_seed_line_is_an_item():
-    seed = (SEED_TEMPLATE.parents[2].parent.parent / "shared" / "seed" / "pre-release-checklist.txt")
+    seed = SEED_TEMPLATE.parents[2].parent.parent / "shared" / "seed" / "pre-release-checklist.txt"
     spec = parse_template(SEED_TEMPLATE.read_text())
     if seed.exists():
         bullets = [line for line in seed.read_text().splitlines() if line.startswith("- ")]
@@ -48,9 +53,18 @@ def test_every_seed_line_is_an_item():
         ("[unclosed", "not valid YAML"),
         ("slug: x\nname: X\nitems: []", "non-empty"),
         ("slug: x\nname: X\nitems:\n - {key: a, category: nope, title: T}", "category"),
-        ("slug: x\nname: X\nitems:\n - {key: a, category: security, title: T, satisfied_by: 'scan:rm'}", "satisfied_by"),
-        ("slug: x\nname: X\nitems:\n - {key: a, category: security, title: T, satisfied_by: signoff, waivable: true}", "never"),
-        ("slug: x\nname: X\nitems:\n - {key: a, category: security, title: T}\n - {key: a, category: security, title: U}", "twice"),
+        (
+            "slug: x\nname: X\nitems:\n - {key: a, category: security, title: T, satisfied_by: 'scan:rm'}",
+            "satisfied_by",
+        ),
+        (
+            "slug: x\nname: X\nitems:\n - {key: a, category: security, title: T, satisfied_by: signoff, waivable: true}",
+            "never",
+        ),
+        (
+            "slug: x\nname: X\nitems:\n - {key: a, category: security, title: T}\n - {key: a, category: security, title: U}",
+            "twice",
+        ),
     ],
 )
 def test_bad_template_files_are_refused_with_the_problem(text, problem):
@@ -70,7 +84,10 @@ def test_load_template_adds_a_version_and_releases_keep_their_copy(tmp_path, tea
     call_command("load_template", str(path), team="payments")
     team.refresh_from_db()
     assert (team.template.slug, team.template.version) == ("payments-checklist", 2)
-    assert list(make_release(team, alice).items.values_list("key", flat=True)) == ["security.pci", "deployment.eyes"]
+    assert list(make_release(team, alice).items.values_list("key", flat=True)) == [
+        "security.pci",
+        "deployment.eyes",
+    ]
     assert release.items.count() == 19
 
 
