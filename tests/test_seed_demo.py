@@ -1,0 +1,64 @@
+"""`manage.py seed_demo` gives a newcomer a team to click through."""
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
+
+from checklists.models import AuditEvent, Membership, Release, Team
+from checklists.permissions import is_manager
+
+pytestmark = pytest.mark.django_db
+
+
+def signs_in(username: str, password: str) -> bool:
+    return User.objects.get(username=username).check_password(password)
+
+
+@pytest.fixture
+def demo_mode(settings):
+    settings.RELEASEGATE_DEMO = True
+    settings.PRODUCTION = False
+
+
+def test_seed_demo_creates_the_team_people_and_releases_in_every_status(demo_mode, capsys):
+    call_command("seed_demo", password="demo-password-1")
+    team = Team.objects.get(slug="payments")
+    assert team.required_approvals == 1
+    roles = dict(Membership.objects.filter(team=team).values_list("user__username", "role"))
+    assert roles == {"alice": "member", "bob": "reviewer", "dave": "reviewer", "ci": "member"}
+    assert set(Release.objects.values_list("status", flat=True)) == set(Release.Status.values)
+    assert signs_in("carol", "demo-password-1")
+    assert is_manager(User.objects.get(username="carol"))
+    assert User.objects.get(username="alice").email == "alice@example.com"
+    assert AuditEvent.objects.filter(verb="release.deployed").exists()
+    assert "demo-password-1" not in capsys.readouterr().out
+
+
+def test_seed_demo_prints_a_generated_password_once(demo_mode, capsys):
+    call_command("seed_demo")
+    out = capsys.readouterr().out
+    password = out.split("Demo password (shown once): ")[1].strip()
+    assert signs_in("bob", password)
+
+
+def test_seed_demo_twice_does_not_duplicate(demo_mode):
+    call_command("seed_demo", password="demo-password-1")
+    count = Release.objects.count()
+    call_command("seed_demo", password="demo-password-2")
+    assert Release.objects.count() == count
+    assert signs_in("alice", "demo-password-2")
+
+
+def test_seed_demo_is_refused_outside_demo_mode(settings):
+    settings.RELEASEGATE_DEMO = False
+    with pytest.raises(CommandError, match="RELEASEGATE_DEMO"):
+        call_command("seed_demo", password="x")
+    assert not Team.objects.exists()
+
+
+def test_seed_demo_is_refused_in_production(settings):
+    settings.RELEASEGATE_DEMO = True
+    settings.PRODUCTION = True
+    with pytest.raises(CommandError):
+        call_command("seed_demo", password="x")
+    assert not Team.objects.exists()
