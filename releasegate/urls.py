@@ -1,7 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from checklists import health
+
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("metrics", health.metrics, name="prometheus-metrics"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include("checklists.api.urls")),
