@@ -18,7 +18,7 @@ from datetime import timedelta
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.utils import timezone
 
 from . import repo, workflow
@@ -125,7 +125,6 @@ def _set_correlation_id(value: str) -> None:
 )
 def run_scan(self, run_id: int) -> str:
     """Claim, run and record one ScanRun; safe to run twice, quiet when the run is gone."""
-    close_old_connections()
     if not workflow.claim_scan(run_id):
         logger.info("scan run %s is not queued (taken, finished or deleted); nothing to do", run_id)
         return "skipped"
@@ -180,7 +179,6 @@ def enqueue(run_id: int) -> bool:
 @shared_task(acks_late=True, ignore_result=True, soft_time_limit=60, time_limit=90)
 def sweep_scans() -> dict:
     """Re-send queued runs nobody took; re-queue (or give up on) runs whose worker died."""
-    close_old_connections()
     now = timezone.now()
     stale = now - timedelta(seconds=settings.RELEASEGATE_SCAN_STALE_SECONDS)
     limit = settings.RELEASEGATE_SCAN_MAX_ATTEMPTS

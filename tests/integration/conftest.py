@@ -1,0 +1,108 @@
+"""A real `celery -A releasegate worker` process against Redis and PostgreSQL.
+
+Skipped unless CELERY_BROKER_URL is redis:// and the database is PostgreSQL (the second
+leg of .ci/run sets both). The worker uses the test database, so tests commit their rows
+(transaction=True) for it to see them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def pytest_collection_modifyitems(config, items):
+    broker = os.environ.get("CELERY_BROKER_URL", "")
+    postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    reason = None
+    if not broker.startswith("redis://"):
+        reason = "integration: needs CELERY_BROKER_URL=redis://... (set by .ci/run's second leg)"
+    elif not postgres:
+        reason = (
+            "integration: needs DATABASE_URL=postgres://... so a worker process can share the test database"
+        )
+    for item in items:
+        if "tests/integration" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+            if reason:
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def _database_url() -> str:
+    s = connection.settings_dict
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+class Worker:
+    def __init__(self, name: str, tmp: Path, env: dict):
+        self.log = tmp / f"worker-{name}.log"
+        cmd = [
+            sys.executable, "-m", "celery", "-A", "releasegate", "worker", "--beat",
+            "--loglevel", "INFO", "--concurrency", "1", "-n", f"{name}@%h",
+            "--schedule", str(tmp / f"beat-{name}"),
+        ]  # fmt: skip
+        self.proc = subprocess.Popen(  # noqa: S603
+            cmd,
+            cwd=ROOT,
+            env=env,
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if b" ready." in self.log.read_bytes():
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        raise AssertionError(f"worker did not start:\n{self.log.read_text()[-3000:]}")
+
+    def kill(self, sig=signal.SIGKILL) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            self.proc.wait(timeout=30)
+
+
+@pytest.fixture
+def start_worker(tmp_path):
+    from releasegate.celery import app
+
+    app.control.purge()  # messages left by an earlier run name ids of another database
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "CELERY_BROKER_URL": os.environ["CELERY_BROKER_URL"],
+        "RELEASEGATE_DATA_DIR": str(tmp_path / "data"),
+        "RELEASEGATE_SCAN_STALE_SECONDS": "4",
+        "RELEASEGATE_SWEEP_SECONDS": "1",
+        "PYTHONPATH": str(ROOT),
+    }
+    workers: list[Worker] = []
+
+    def start(name: str) -> Worker:
+        worker = Worker(name, tmp_path, env)
+        workers.append(worker)
+        worker.wait_ready()
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.kill(signal.SIGTERM)
+        try:
+            worker.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            worker.kill()

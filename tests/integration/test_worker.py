@@ -1,0 +1,104 @@
+"""Scans through a real worker: results tick items, and a SIGKILLed worker's scan finishes once."""
+
+from __future__ import annotations
+
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.conf import settings
+
+from checklists import workflow
+from checklists.models import AuditEvent, ChecklistItem, ScanRun
+from checklists.scans.demo import make_demo_repository
+from tests.factories import make_release
+
+pytestmark = pytest.mark.django_db(transaction=True)
+REPO_SCANS = ["secrets", "mock_flag", "env_credentials", "debug_off"]
+PROBE_PORT = 8102  # this suite's own port; only 127.0.0.1 is ever contacted
+SLOW_SECONDS = 2.5
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def all_final(release, count):
+    runs = ScanRun.objects.filter(release=release, current=True)
+    return runs.count() == count and all(r.status in ScanRun.FINAL for r in runs)
+
+
+def test_worker_fails_planted_problems_and_passes_a_clean_repository(team, alice, tmp_path, start_worker):
+    start_worker("a")
+    bad_url, bad_sha = make_demo_repository(tmp_path / "bad", problems=True)
+    good_url, good_sha = make_demo_repository(tmp_path / "good")
+    bad = make_release(team, alice, repository=bad_url, commit=bad_sha)
+    good = make_release(team, alice, repository=good_url, commit=good_sha)
+    workflow.request_scans(bad, actor=alice, scanners=REPO_SCANS)
+    workflow.request_scans(good, actor=alice, scanners=REPO_SCANS)
+
+    wait_for(lambda: all_final(bad, 4) and all_final(good, 4), 90, "eight scans")
+    items = {
+        (i.release_id, i.argument): i
+        for i in ChecklistItem.objects.filter(satisfied_by__in=[f"scan:{s}" for s in REPO_SCANS])
+    }
+    for scanner in REPO_SCANS:
+        assert items[(bad.pk, scanner)].state == "failed"
+        assert items[(good.pk, scanner)].state == "done"
+        run = ScanRun.objects.get(release=bad, scanner=scanner)
+        assert "config/.env.production" in {f["file"] for f in run.findings}
+    secrets_run = ScanRun.objects.get(release=bad, scanner="secrets")
+    assert "app/gateway_client.py" in {f["file"] for f in secrets_run.findings}
+
+
+class SlowProtected(BaseHTTPRequestHandler):
+    requests = 0
+
+    def do_GET(self):
+        SlowProtected.requests += 1
+        time.sleep(SLOW_SECONDS)
+        self.send_response(401)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def slow_endpoints():
+    ThreadingHTTPServer.allow_reuse_address = True
+    server = ThreadingHTTPServer(("127.0.0.1", PROBE_PORT), SlowProtected)
+    SlowProtected.requests = 0
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield [f"http://127.0.0.1:{PROBE_PORT}/api/{n}" for n in range(4)]
+    server.shutdown()
+    server.server_close()
+
+
+def test_scan_of_a_sigkilled_worker_is_redelivered_and_recorded_once(
+    team, alice, start_worker, slow_endpoints
+):
+    team.probe_endpoints = slow_endpoints  # four slow answers: a scan of about ten seconds
+    team.save()
+    release = make_release(team, alice)
+    first = start_worker("doomed")
+    [run] = workflow.request_scans(release, actor=alice, scanners=["auth_probe"])
+    wait_for(lambda: SlowProtected.requests >= 1, 30, "the scan to start")
+    assert ScanRun.objects.get(pk=run.pk).status == "running"
+    first.kill()  # SIGKILL the whole worker: main process, pool child and beat
+
+    start_worker("survivor")
+    wait_for(lambda: ScanRun.objects.get(pk=run.pk).status in ScanRun.FINAL, 90, "the redelivered scan")
+    run.refresh_from_db()
+    assert (run.status, run.attempts) == ("passed", 2)
+    assert ScanRun.objects.filter(release=release, scanner="auth_probe").count() == 1
+    assert AuditEvent.objects.filter(release=release, verb="scan.finished").count() == 1
+    assert release.items.get(satisfied_by="scan:auth_probe").state == "done"
+    assert settings.CELERY_TASK_ACKS_LATE
