@@ -23,7 +23,7 @@ from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from . import audit, permissions
+from . import audit, notifications, permissions
 from .errors import BlockedError, InvalidInput, NotAllowed, NotFound, TransitionError
 from .junit import JUnitSummary, parse_junit
 from .models import (
@@ -450,6 +450,7 @@ def submit(release: Release | int, *, actor: User) -> Release:
     runs = _create_scan_runs(release, actor, pending, force=False)
     _bump(release, status=Status.IN_REVIEW, submitted_at=timezone.now())
     _audit(release, actor, "release.submitted", queued_scans=[run.scanner for run in runs])
+    notifications.on_submitted(release)
     return release
 
 
@@ -508,6 +509,7 @@ def sign_off(release: Release | int, *, actor: User, decision: str, comment: str
         _bump(release, status=Status.DRAFT, submitted_at=None)
         payload["status"] = Status.DRAFT
     _audit(release, actor, f"signoff.{decision}", **payload)
+    notifications.on_decision(signoff, release_status=release.status)
     return SignOffResult(signoff=signoff, release=release)
 
 

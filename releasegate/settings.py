@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django_guid.integrations import CeleryIntegration
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -98,6 +99,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_guid.middleware.guid_middleware",
     "django.middleware.security.SecurityMiddleware",
+    # Serves collected static files from gunicorn (compressed, cache headers), no CDN.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -246,32 +249,60 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- Email ----------------------------------------------------------------
-EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
-DEFAULT_FROM_EMAIL = "releasegate@localhost"
+# Without EMAIL_HOST, emails are printed by the worker (console backend).
+EMAIL_HOST = env_str("EMAIL_HOST")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = int(env_str("EMAIL_PORT", "587"))
+    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+    EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=True)
+    EMAIL_TIMEOUT = 20
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "releasegate@localhost")
+# Links in emails start with this (scheme and host of the web front end).
+RELEASEGATE_BASE_URL = env_str("RELEASEGATE_BASE_URL", "http://localhost:8000")
 
 # --- Logging --------------------------------------------------------------
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"correlation_id": {"()": "django_guid.log_filters.CorrelationId"}},
+    "filters": {
+        "correlation_id": {"()": "django_guid.log_filters.CorrelationId"},
+        "celery_tracing": {"()": "django_guid.integrations.celery.log_filters.CeleryTracing"},
+    },
     "formatters": {
         "text": {"format": "%(asctime)s %(levelname)s [%(correlation_id)s] %(name)s: %(message)s"},
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
-            "format": "%(asctime)s %(levelname)s %(correlation_id)s %(name)s %(message)s",
+            "format": (
+                "%(asctime)s %(levelname)s %(correlation_id)s %(celery_parent_id)s %(celery_current_id)s"
+                " %(name)s %(message)s"
+            ),
         },
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if PRODUCTION else "text",
-            "filters": ["correlation_id"],
+            "filters": ["correlation_id", "celery_tracing"],
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # django-guid narrates every header it reads or sets at INFO; only its problems matter.
+    "loggers": {"django_guid": {"level": "WARNING"}},
 }
 
-DJANGO_GUID = {"GUID_HEADER_NAME": "X-Request-ID", "RETURN_HEADER": True, "VALIDATE_GUID": False}
+# The request's X-Request-ID (or a new id) travels in a header of every task the
+# request enqueues; the worker sets it before the task runs, so its log lines carry it.
+# use_django_logging: the worker logs through LOGGING above, not Celery's own format.
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": "X-Request-ID",
+    "RETURN_HEADER": True,
+    "VALIDATE_GUID": False,
+    "INTEGRATIONS": [CeleryIntegration(use_django_logging=True, log_parent=True)],
+}
 
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True

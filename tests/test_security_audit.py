@@ -70,7 +70,9 @@ def test_verify_audit_notices_a_removed_event(release, alice):
     tick_manual_items(release, alice)
     events = list(AuditEvent.objects.order_by("id"))
     without_guard("DELETE FROM checklists_auditevent WHERE id = %s", [events[2].pk])
-    with pytest.raises(CommandError, match=rf"broken at event #{events[3].pk} .*removed, inserted or reordered"):
+    with pytest.raises(
+        CommandError, match=rf"broken at event #{events[3].pk} .*removed, inserted or reordered"
+    ):
         verify()
 
 
@@ -93,7 +95,11 @@ def test_raw_sql_cannot_update_or_delete_an_audit_event(release):
         "UPDATE checklists_auditevent SET verb = 'x' WHERE id = %s",
         "DELETE FROM checklists_auditevent WHERE id = %s",
     ):
-        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as c:
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as c,
+        ):
             c.execute(sql, [event.pk])
     assert AuditEvent.objects.get(pk=event.pk).verb == event.verb
 
