@@ -164,13 +164,7 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
 
 
 def _exceptions(teams):
-    manager = ScanRun.objects
-    runs = (
-        manager.exceptions()
-        if hasattr(manager, "exceptions")
-        else manager.filter(current=True, status=ScanRun.Status.ERROR)
-    )
-    return runs.filter(release__team__in=teams)
+    return ScanRun.objects.exceptions().filter(release__team__in=teams)
 
 
 @login_required
