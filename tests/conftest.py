@@ -10,6 +10,21 @@ from checklists.template_files import SEED_TEMPLATE, parse_template, store_templ
 from .factories import TeamFactory, UserFactory, add_member, make_manager, make_release
 
 
+@pytest.fixture(autouse=True, scope="session")
+def isolated_embedded_broker(tmp_path_factory):
+    """Tasks enqueued by tests go to a throw-away queue, never to a developer's var/broker."""
+    from releasegate.celery import app
+
+    if app.conf.broker_url.startswith("filesystem://"):
+        folder = tmp_path_factory.mktemp("broker")
+        app.conf.broker_transport_options = {
+            **app.conf.broker_transport_options,
+            "data_folder_in": str(folder),
+            "data_folder_out": str(folder),
+            "processed_folder": str(folder),
+        }
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     # Tests create many users; the production hasher is slow on purpose.
