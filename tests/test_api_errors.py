@@ -50,6 +50,16 @@ def test_a_wrong_method_is_a_405_with_allow(release, alice):
     assert "GET" in response["Allow"]
 
 
+def test_options_is_a_json_405(release, alice):
+    assert_error(client_for(alice).options(release_url(release, "cancel/")), 405, "method_not_allowed")
+
+
+def test_a_session_post_to_an_unknown_path_is_a_json_404_not_a_csrf_page(alice):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    assert_error(client.post("/api/v1/releases/x/submit/"), 404, "not_found")
+
+
 def test_csrf_is_enforced_for_session_clients_in_the_error_format(release, alice):
     client = Client(enforce_csrf_checks=True)
     client.force_login(alice)

@@ -78,6 +78,8 @@ def valid(serializer_class, request: Request) -> dict:
 class ApiView(generics.GenericAPIView):
     parser_classes = [JSONParser]
     pagination_class = Pagination
+    # No OPTIONS introspection: the OpenAPI schema describes every endpoint (OPTIONS is a 405).
+    metadata_class = None
 
 
 # --- releases ------------------------------------------------------------------
