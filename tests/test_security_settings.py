@@ -16,6 +16,7 @@ from .factories import UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery staple"  # the factories' test password, not a secret
+WRONG_PASSWORD = "not-the-password"  # releasegate: allow - a deliberately wrong test password
 
 
 def run_manage(*args, **env) -> subprocess.CompletedProcess:
@@ -97,7 +98,7 @@ def test_templates_hold_no_inline_script_the_policy_would_block(path):
 
 
 def wrong_password(client, username):
-    return client.post(reverse("login"), {"username": username, "password": "not-the-password"})
+    return client.post(reverse("login"), {"username": username, "password": WRONG_PASSWORD})
 
 
 def test_five_wrong_passwords_lock_the_account_from_that_address(client, alice):

@@ -21,7 +21,7 @@ def demo_mode(settings):
 
 
 def test_seed_demo_creates_the_team_people_and_releases_in_every_status(demo_mode, capsys):
-    call_command("seed_demo", password="demo-password-1")
+    call_command("seed_demo", password="demo-password-1")  # releasegate: allow - a test password
     team = Team.objects.get(slug="payments")
     assert team.required_approvals == 1
     roles = dict(Membership.objects.filter(team=team).values_list("user__username", "role"))
@@ -42,9 +42,9 @@ def test_seed_demo_prints_a_generated_password_once(demo_mode, capsys):
 
 
 def test_seed_demo_twice_does_not_duplicate(demo_mode):
-    call_command("seed_demo", password="demo-password-1")
+    call_command("seed_demo", password="demo-password-1")  # releasegate: allow - a test password
     count = Release.objects.count()
-    call_command("seed_demo", password="demo-password-2")
+    call_command("seed_demo", password="demo-password-2")  # releasegate: allow - a test password
     assert Release.objects.count() == count
     assert signs_in("alice", "demo-password-2")
 
