@@ -78,7 +78,10 @@ class Command(BaseCommand):
                     secrets_allowlist=list(SELF_SECRETS_ALLOWLIST),
                 )
                 result = registry.get(name).run(target)
-                self.stdout.write(f"{name}: {result.status} ({len(result.findings)} finding(s))")
+                files = result.summary.get("files", result.summary.get("files_scanned"))
+                self.stdout.write(
+                    f"{name}: {result.status} ({len(result.findings)} finding(s), files: {files})"
+                )
                 for finding in result.findings:
                     self.stdout.write(f"  {finding.file}:{finding.line} {finding.rule} {finding.excerpt}")
                 if result.error:
