@@ -46,7 +46,7 @@ def test_a_committed_token_and_debug_in_settings_fail_with_the_file_named(tmp_pa
     commit_tree(
         tmp_path,
         {
-            "releasegate/settings.py": "DEBUG = True\nSECRET_KEY = 'k3J9xQ2mZ7vL0pR4tY8wB1nC5'\n",
+            "releasegate/settings.py": "DEBUG = True\nSECRET_KEY = 'k3J9xQ2mZ7vL0pR4tY8wB1nC5'\n",  # releasegate: allow
             "app/client.py": f'GITHUB_TOKEN = "{token}"\n',
         },
     )
