@@ -8,7 +8,7 @@ from drf_spectacular.renderers import (
     OpenApiYamlRenderer,
     OpenApiYamlRenderer2,
 )
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import IsAuthenticated
 
 from . import views
@@ -44,7 +44,8 @@ urlpatterns = [
     path("v1/schema/", SchemaView.as_view(), name="schema"),
     path(
         "v1/docs/",
-        login_required(SpectacularSwaggerView.as_view(url_name="api:schema")),
+        # The split view serves its start-up script as a file: the CSP forbids inline scripts.
+        login_required(SpectacularSwaggerSplitView.as_view(url_name="api:schema")),
         name="docs",
     ),
     re_path(r"^", not_found_json),
