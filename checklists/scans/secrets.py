@@ -111,18 +111,16 @@ def excerpt(line: bytes, start: int, end: int, secret: bytes, keep: int) -> str:
     return f"{before}{redact(secret, keep)}{after}"[:MAX_EXCERPT]
 
 
-def _lines_with_keywords(lowered: bytes, keywords: tuple[bytes, ...]) -> set[int]:
-    """Start offsets of the lines that contain any keyword."""
+def _lines_with_keyword(lowered: bytes, keyword: bytes) -> set[int]:
+    """Start offsets of the lines that contain `keyword`."""
     starts: set[int] = set()
-    for kw in keywords:
-        i = lowered.find(kw)
-        while i != -1:
-            start = lowered.rfind(b"\n", 0, i) + 1
-            starts.add(start)
-            end = lowered.find(b"\n", i)
-            if end == -1:
-                break
-            i = lowered.find(kw, end)
+    i = lowered.find(keyword)
+    while i != -1:
+        starts.add(lowered.rfind(b"\n", 0, i) + 1)
+        end = lowered.find(b"\n", i)
+        if end == -1:
+            break
+        i = lowered.find(keyword, end)
     return starts
 
 
@@ -132,10 +130,15 @@ def scan_blob(path: str, data: bytes, rules: RuleSet, allowlist: list[str] = ())
     newlines: list[int] | None = None
     findings: list[Finding] = []
     seen: set[tuple[int, bytes]] = set()
+    by_keyword: dict[bytes, set[int]] = {}  # rules share keywords: find each one once per file
     for rule in rules.rules:
         if rule.paths and not glob_match(path, rule.paths):
             continue
-        starts = _lines_with_keywords(lowered, rule.keywords)
+        starts: set[int] = set()
+        for keyword in rule.keywords:
+            if keyword not in by_keyword:
+                by_keyword[keyword] = _lines_with_keyword(lowered, keyword)
+            starts |= by_keyword[keyword]
         for start in sorted(starts):
             end = data.find(b"\n", start)
             line = data[start : end if end != -1 else len(data)]
