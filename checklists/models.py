@@ -68,6 +68,20 @@ class Team(models.Model):
         related_name="teams",
         help_text="Empty: the built-in default template.",
     )
+    # Rules beyond the gate (docs/rules.md).
+    allow_commit_authors_to_review = models.BooleanField(
+        default=False,
+        help_text="Let authors or committers of commits in the release's range approve it (teams of one or two).",
+    )
+    approval_valid_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Approvals older than this many days no longer count for deploy. Empty: they never expire.",
+    )
+    followup_due_working_days = models.PositiveSmallIntegerField(
+        default=5, help_text="Working days a hotfix waiver's follow-up is due after it is opened."
+    )
 
     class Meta:
         ordering = ["name"]
@@ -252,6 +266,8 @@ class ChecklistItem(models.Model):
     )
     set_at = models.DateTimeField(null=True, blank=True)
     scan = models.ForeignKey("ScanRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # What the evidence was about: the commit a scan or test report judged (empty for text evidence).
+    evidence_commit = models.CharField(max_length=40, blank=True)
 
     class Meta:
         ordering = ["order"]
@@ -277,6 +293,18 @@ class ChecklistItem(models.Model):
     @property
     def is_satisfied(self) -> bool:
         return self.state in {self.State.DONE, self.State.WAIVED, self.State.NOT_APPLICABLE}
+
+    @property
+    def depends_on_commit(self) -> bool:
+        """Scan items (test reports included) judge a commit; manual and field items do not."""
+        return self.kind == "scan"
+
+    @property
+    def evidence_about(self) -> dict:
+        """What the item's evidence covers: a commit for scans, text and time for the rest."""
+        if self.depends_on_commit:
+            return {"kind": "commit", "commit": self.evidence_commit or None}
+        return {"kind": "text", "text": self.evidence, "at": self.set_at.isoformat() if self.set_at else None}
 
 
 class SignOffQuerySet(models.QuerySet):
@@ -484,3 +512,205 @@ def checklist_digest(release: Release, items) -> str:
         "items": sorted((i.key, i.state, i.evidence, i.reason) for i in items if i.kind != "signoff"),
     }
     return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
+
+
+# --- rules beyond the gate (docs/rules.md) ------------------------------------------
+
+
+class FollowUpQuerySet(models.QuerySet):
+    def open(self):
+        """Open follow-ups that count: their hotfix was not cancelled."""
+        return self.filter(closed_at__isnull=True).exclude(release__status=Release.Status.CANCELLED)
+
+
+class FollowUp(models.Model):
+    """Waiver debt: an item waived on a hotfix, to be done properly and closed with evidence."""
+
+    release = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="followups")
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="followups")
+    item_key = models.CharField(max_length=100)
+    item_title = models.CharField(max_length=200)
+    waiver_reason = models.TextField(blank=True, max_length=EVIDENCE_MAX)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="followups")
+    due_date = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    evidence = models.TextField(blank=True, max_length=EVIDENCE_MAX)
+
+    objects = FollowUpQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_date", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["release", "item_key"], name="%(app_label)s_%(class)s_one_per_item"),
+            models.CheckConstraint(
+                condition=Q(closed_at__isnull=True) | ~Q(evidence=""),
+                name="%(app_label)s_%(class)s_closed_has_evidence",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"follow-up {self.item_key} of #{self.release_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class ReviewerGroup(models.Model):
+    """A named set of people (security, release-eng); a required group needs one approval."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="reviewer_groups")
+    name = models.SlugField(max_length=50, validators=[SLUG_VALIDATOR])
+    required = models.BooleanField(default=True, help_text="Each release needs one approval from this group.")
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="reviewer_groups", blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "name"], name="%(app_label)s_%(class)s_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team.slug}/{self.name}"
+
+
+class SignOffSnapshot(models.Model):
+    """The checklist as a reviewer saw it when signing off, to show what changed since."""
+
+    signoff = models.OneToOneField(SignOff, on_delete=models.CASCADE, related_name="snapshot")
+    state = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"snapshot of sign-off {self.signoff_id}"
+
+
+class CommitRange(models.Model):
+    """What ships: commits and changed files between two commits, read once from the mirror."""
+
+    repository = models.CharField(max_length=REPOSITORY_MAX)
+    base = models.CharField(max_length=40, blank=True, help_text="Empty: no earlier deployment.")
+    head = models.CharField(max_length=40)
+    commits = models.JSONField(default=list, blank=True)
+    files = models.JSONField(default=list, blank=True)
+    truncated = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["repository", "base", "head"], name="%(app_label)s_%(class)s_unique_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.base[:8] or 'root'}..{self.head[:8]}"
+
+
+class FreezeWindow(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="freeze_windows")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=500)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")), name="%(app_label)s_%(class)s_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team.slug} freeze {self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%Y-%m-%d %H:%M}"
+
+    def as_dict(self) -> dict:
+        return {
+            "id": self.pk,
+            "starts_at": self.starts_at.isoformat(),
+            "ends_at": self.ends_at.isoformat(),
+            "reason": self.reason,
+        }
+
+
+class FreezeOverride(models.Model):
+    """A reviewer let a hotfix through a freeze window, and said why."""
+
+    release = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="freeze_overrides")
+    window = models.ForeignKey(FreezeWindow, on_delete=models.PROTECT, related_name="overrides")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(max_length=EVIDENCE_MAX)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["release", "window"], name="%(app_label)s_%(class)s_one_per_window"),
+        ]
+
+    def __str__(self) -> str:
+        return f"override of {self.window_id} for #{self.release_id}"
+
+
+WEBHOOK_EVENTS = ("submitted", "approved", "rejected", "deployed", "rolled_back", "scan_failed")
+
+
+def all_webhook_events() -> list[str]:
+    return list(WEBHOOK_EVENTS)
+
+
+class Webhook(models.Model):
+    """A team's outbound URL. The secret signs each body (HMAC-SHA256); it is shown once, at creation."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="webhooks")
+    url = models.URLField(max_length=500)
+    secret = models.CharField(max_length=128, editable=False)
+    events = models.JSONField(default=all_webhook_events)
+    active = models.BooleanField(default=True)
+    allow_private = models.BooleanField(
+        default=False,
+        help_text="Admins only: allow loopback, private, link-local and this app's own addresses.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["team", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.team.slug} -> {self.url}"
+
+
+class WebhookDelivery(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=32)
+    release = models.ForeignKey(Release, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    body = models.TextField(help_text="The exact JSON body that is signed and sent.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.event} to hook {self.webhook_id}: {self.status}"

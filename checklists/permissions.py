@@ -68,9 +68,21 @@ def check_can_work_on(user: User, release: Release) -> None:
 
 
 def signoff_refusal(user: User, release: Release) -> NotAllowed | None:
-    """Why this user may not sign this release off, or None if they may (rules of people only)."""
+    """Why this user may not sign this release off, or None if they may.
+
+    The error's code names the reason: `self_review` (the author), `not_a_reviewer`,
+    `ticked_item` (ticked or skipped a manual item of it), `commit_author` (authored or
+    committed a commit it ships); `details.reasons` lists every independence reason.
+    """
     if user.pk == release.author_id:
         return SelfReviewError("You are the author of this release; someone else must review it.")
     if role_in(user, release.team_id) != Membership.Role.REVIEWER:
         return NotAReviewerError(f"You are not a reviewer of team {release.team.slug}.")
+    # Independence from the content (checklists/independence.py): ticked_item, commit_author.
+    from .independence import check
+
+    found = check(user, release)
+    if found.refusals:
+        first = found.refusals[0]
+        return NotAllowed(first["message"], code=first["code"], details={"reasons": found.refusals})
     return None

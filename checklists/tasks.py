@@ -214,3 +214,14 @@ def run_scan_now(run_id: int) -> ScanRun | None:
     except (repo.RepoError, ScannerUnavailable) as exc:
         result = ScanResult(Status.ERROR, error=exc.message)
     return record(run_id, result)
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=None, soft_time_limit=60, time_limit=90)
+def deliver_webhook(self, delivery_id: int) -> str:
+    """POST one webhook delivery; retried with exponential backoff (checklists/webhooks.py)."""
+    from . import webhooks
+
+    outcome = webhooks.deliver(delivery_id)
+    if outcome.retry_in is not None:
+        raise self.retry(countdown=outcome.retry_in)
+    return outcome.status

@@ -20,10 +20,10 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import F, Q
 from django.utils import timezone
 
-from . import audit, notifications, permissions
+from . import approvals, audit, followups, freeze, notifications, permissions, webhooks
 from .errors import BlockedError, InvalidInput, NotAllowed, NotFound, TransitionError
 from .junit import JUnitSummary, parse_junit
 from .models import (
@@ -35,12 +35,16 @@ from .models import (
     AuditEvent,
     ChecklistItem,
     ChecklistTemplate,
+    FollowUp,
+    FreezeOverride,
     Membership,
     Release,
     ScanRun,
     SignOff,
+    SignOffSnapshot,
     Team,
     TestReport,
+    Webhook,
     checklist_digest,
 )
 from .template_files import SCANNERS
@@ -263,16 +267,9 @@ def blocking_items(release: Release, *, for_submit: bool) -> list[dict]:
 
 
 def count_current_approvals(release: Release) -> int:
-    """Distinct non-author reviewers, with the reviewer role on the team now, whose approval is current."""
-    reviewers = Membership.objects.filter(team_id=release.team_id, role=Membership.Role.REVIEWER).values(
-        "user_id"
-    )
-    return (
-        release.signoffs.current_approvals()
-        .exclude(reviewer_id=release.author_id)
-        .filter(reviewer_id__in=reviewers)
-        .aggregate(n=Count("reviewer", distinct=True))["n"]
-    )
+    """Distinct non-author reviewers, with the reviewer role on the team now, whose approval is
+    current and not expired (Team.approval_valid_days); see checklists/approvals.py."""
+    return len(approvals.counting_approvals(release))
 
 
 # --- releases ----------------------------------------------------------------
@@ -337,7 +334,9 @@ def update_release(release: Release | int, *, actor: User, data: dict) -> Releas
         payload["commit"] = {"from": old_commit, "to": release.commit}
         reopened = release.items.filter(satisfied_by__startswith="scan:").exclude(state=State.OPEN)
         payload["reopened_scan_items"] = sorted(reopened.values_list("key", flat=True))
-        reopened.update(state=State.OPEN, scan=None, evidence="", reason="", set_by=None, set_at=None)
+        reopened.update(
+            state=State.OPEN, scan=None, evidence="", evidence_commit="", reason="", set_by=None, set_at=None
+        )
     now = timezone.now()
     for item in release.items.filter(satisfied_by__startswith="field:"):
         if item.state in (State.WAIVED, State.NOT_APPLICABLE):
@@ -395,6 +394,10 @@ def set_item_state(
     payload = {"key": key, "from": previous, "to": state}
     if reason:
         payload["reason"] = reason
+    if state == State.WAIVED and release.status != Status.DRAFT:
+        opened = followups.open_for_release(release, [item])
+        if opened:
+            payload["followups_opened"] = [f.item_key for f in opened]
     payload.update(_make_approvals_stale(release))
     _bump(release, status=release.status, approved_at=release.approved_at)
     _audit(release, actor, "item.updated", **payload)
@@ -440,6 +443,17 @@ def submit(release: Release | int, *, actor: User) -> Release:
     blockers = blocking_items(release, for_submit=True)
     if blockers:
         raise BlockedError(f"{len(blockers)} required item(s) block the submit.", details=blockers)
+    if release.kind == Release.Kind.STANDARD:
+        debt = list(followups.open_for_team(release.team_id).order_by("due_date", "id"))
+        if debt:
+            names = "; ".join(f"{f.item_title} (hotfix #{f.release_id}, owner {f.owner})" for f in debt[:10])
+            raise BlockedError(
+                f"Team {release.team.slug} has {len(debt)} open follow-up(s) from hotfix waivers; "
+                f"close them with evidence first: {names}.",
+                details=[followups.describe(f) for f in debt],
+                code="open_followups",
+            )
+    opened = followups.open_for_release(release)
     # Decisions from an earlier round were about an earlier state.
     release.signoffs.filter(stale=False).update(stale=True)
     pending = [
@@ -449,7 +463,9 @@ def submit(release: Release | int, *, actor: User) -> Release:
     ]
     runs = _create_scan_runs(release, actor, pending, force=False)
     _bump(release, status=Status.IN_REVIEW, submitted_at=timezone.now())
-    _audit(release, actor, "release.submitted", queued_scans=[run.scanner for run in runs])
+    extra = {"followups_opened": [f.item_key for f in opened]} if opened else {}
+    _audit(release, actor, "release.submitted", queued_scans=[run.scanner for run in runs], **extra)
+    webhooks.emit(release, "submitted", queued_scans=[run.scanner for run in runs])
     notifications.on_submitted(release)
     return release
 
@@ -475,6 +491,10 @@ def sign_off(release: Release | int, *, actor: User, decision: str, comment: str
         raise InvalidInput("The sign-off has invalid fields.", details=errors)
     if release.status != Status.IN_REVIEW:
         raise TransitionError(f"Only a release in review can be signed off; this one is {release.status}.")
+    # An expired approval no longer counts; its reviewer may approve again.
+    expired = [s.pk for s in approvals.expired_approvals(release) if s.reviewer_id == actor.pk]
+    if expired:
+        release.signoffs.filter(pk__in=expired).update(stale=True)
     if release.signoffs.filter(reviewer=actor, stale=False).exists():
         raise TransitionError("You already signed off this state of the release.", code="already_signed_off")
     if decision == SignOff.Decision.REJECT and not comment.strip():
@@ -492,12 +512,18 @@ def sign_off(release: Release | int, *, actor: User, decision: str, comment: str
         commit=release.commit,
         checklist_digest=checklist_digest(release, items),
     )
+    SignOffSnapshot.objects.create(signoff=signoff, state=approvals.snapshot(release, items))
     payload: dict[str, Any] = {"decision": decision}
+    unverified = independence_warning(actor, release)
+    if unverified:
+        payload["independence_unverified"] = unverified
     if decision == SignOff.Decision.APPROVE:
-        approvals = count_current_approvals(release)
-        payload["approvals"] = approvals
+        payload["approvals"] = count_current_approvals(release)
         payload["required"] = release.team.required_approvals
-        if approvals >= release.team.required_approvals:
+        missing = approvals.shortfall(release)
+        if missing:
+            payload["missing"] = missing
+        if not missing:
             now = timezone.now()
             release.items.filter(satisfied_by="signoff").update(state=State.DONE, set_by=actor, set_at=now)
             _bump(release, status=Status.APPROVED, approved_at=now)
@@ -510,6 +536,13 @@ def sign_off(release: Release | int, *, actor: User, decision: str, comment: str
         payload["status"] = Status.DRAFT
     _audit(release, actor, f"signoff.{decision}", **payload)
     notifications.on_decision(signoff, release_status=release.status)
+    webhooks.emit(
+        release,
+        "approved" if decision == SignOff.Decision.APPROVE else "rejected",
+        reviewer=actor.get_username(),
+        comment=comment,
+        release_status=release.status,
+    )
     return SignOffResult(signoff=signoff, release=release)
 
 
@@ -522,8 +555,13 @@ def deploy(
     _require_member(actor, release)
     if release.status != Status.APPROVED:
         raise TransitionError(f"Only an approved release can be deployed; this one is {release.status}.")
-    if count_current_approvals(release) < release.team.required_approvals:
-        raise TransitionError("The approvals of this release are no longer enough; it needs review again.")
+    missing = approvals.shortfall(release)
+    if missing:
+        raise TransitionError(
+            "The approvals of this release are no longer enough; it needs review again. " + " ".join(missing),
+            details={"reasons": missing},
+        )
+    _check_freeze(release)
     if commit is not None and clean_commit(commit) != release.commit:
         raise TransitionError(f"Commit {commit} is not the approved commit {release.commit}.")
     changes: dict[str, Any] = {"status": Status.DEPLOYED, "deployed_at": timezone.now()}
@@ -541,6 +579,7 @@ def deploy(
         raise InvalidInput("Give the version after the deployment.", details={"version_after": ["Required."]})
     _bump(release, **changes)
     _audit(release, actor, "release.deployed", commit=release.commit, version_after=release.version_after)
+    webhooks.emit(release, "deployed", commit=release.commit, version_after=release.version_after)
     return release
 
 
@@ -559,6 +598,7 @@ def rollback(release: Release | int, *, actor: User, reason: str) -> Release:
         raise InvalidInput("A rollback needs a reason.", details={"reason": ["Required."]})
     _bump(release, status=Status.ROLLED_BACK, rolled_back_at=timezone.now(), rollback_reason=reason)
     _audit(release, actor, "release.rolled_back", reason=reason)
+    webhooks.emit(release, "rolled_back", reason=reason)
     return release
 
 
@@ -715,11 +755,17 @@ def record_scan_result(
     if applies and new_state and not skipped and (item.state != new_state or item.scan_id != run.pk):
         item.state, item.scan, item.set_by, item.set_at = new_state, run, None, timezone.now()
         item.evidence = f"scan #{run.pk} {status} on {run.commit[:12]}: {len(run.findings)} finding(s)"
-        item.save(update_fields=["state", "scan", "set_by", "set_at", "evidence"])
+        item.evidence_commit = run.commit
+        item.save(update_fields=["state", "scan", "set_by", "set_at", "evidence", "evidence_commit"])
         payload["item"] = {"key": item.key, "to": new_state}
         payload.update(_make_approvals_stale(release))
     _bump(release, status=release.status, approved_at=release.approved_at)
     _audit(release, None, "scan.finished", **payload)
+    if run.current and status in (ScanRun.Status.FAILED, ScanRun.Status.ERROR):
+        webhooks.emit(
+            release, "scan_failed", scanner=run.scanner, scan=run.pk, status=status, commit=run.commit,
+            findings=len(run.findings), error=run.error,
+        )
     return run
 
 
@@ -770,12 +816,135 @@ def gate_reasons(release: Release, commit: Any) -> list[str]:
     if release.status != Status.APPROVED:
         reasons.append(f"The release is {release.get_status_display().lower()}, not approved.")
     else:
-        approvals, required = count_current_approvals(release), release.team.required_approvals
-        if approvals < required:
-            reasons.append(
-                f"It has {approvals} current approval(s); team {release.team.slug} requires {required}."
-            )
+        reasons.extend(approvals.shortfall(release))
+    reasons.extend(freeze.describe(window) for window in freeze.blocking_windows(release))
     return reasons
+
+
+# --- rules beyond the gate (docs/rules.md) ---------------------------------------------
+
+
+def independence_warning(actor: User, release: Release) -> str:
+    """Why reviewer independence could not be fully checked (the repository was unreadable), or ''."""
+    from .independence import check
+
+    return check(actor, release).warning
+
+
+def _check_freeze(release: Release) -> None:
+    windows = freeze.blocking_windows(release)
+    if windows:
+        hint = (
+            " A reviewer may override it for this hotfix, with a reason."
+            if release.kind == Release.Kind.HOTFIX
+            else " Only a hotfix may pass a freeze, with a reviewer's override."
+        )
+        raise TransitionError(
+            freeze.describe(windows[0]) + "." + hint,
+            code="freeze",
+            details={"windows": [w.as_dict() for w in windows]},
+        )
+
+
+@transaction.atomic
+def override_freeze(release: Release | int, *, actor: User, reason: str) -> list[FreezeOverride]:
+    """Let a hotfix through the team's active freeze window(s); a reviewer (not its author) says why."""
+    release = _lock(release)
+    if release.kind != Release.Kind.HOTFIX:
+        raise TransitionError("Only a hotfix may pass a deploy freeze.", code="freeze")
+    if release.status in (Status.DEPLOYED, Status.ROLLED_BACK, Status.CANCELLED):
+        raise TransitionError(f"The release is {release.get_status_display().lower()}; nothing to override.")
+    if actor.pk == release.author_id:
+        raise permissions.SelfReviewError("You are the author of this hotfix; a reviewer must override the freeze.")
+    if permissions.role_in(actor, release.team_id) != Membership.Role.REVIEWER:
+        raise permissions.NotAReviewerError(f"Only a reviewer of team {release.team.slug} may override a freeze.")
+    errors: dict[str, list[str]] = {}
+    reason = _clean_text("reason", reason, errors, limit=EVIDENCE_MAX)
+    if not errors and not reason.strip():
+        errors["reason"] = ["Say why this hotfix must ship during the freeze."]
+    if errors:
+        raise InvalidInput("An override needs a reason.", details=errors)
+    windows = freeze.blocking_windows(release)
+    if not windows:
+        raise TransitionError("No deploy freeze blocks this release now.", code="no_freeze")
+    overrides = [
+        FreezeOverride.objects.create(release=release, window=w, reviewer=actor, reason=reason) for w in windows
+    ]
+    _bump(release)
+    _audit(release, actor, "freeze.overridden", reason=reason, windows=[w.as_dict() for w in windows])
+    return overrides
+
+
+@transaction.atomic
+def close_followup(followup: FollowUp | int, *, actor: User, evidence: str) -> FollowUp:
+    """Close a hotfix waiver's follow-up with evidence that the item is now done (audited)."""
+    pk = followup.pk if isinstance(followup, FollowUp) else followup
+    found = FollowUp.objects.select_for_update().filter(pk=pk).first()
+    if found is None:
+        raise NotFound("No such follow-up.")
+    if permissions.role_in(actor, found.team_id) is None:
+        raise NotAllowed("Only a member of the team may close its follow-ups.")
+    if found.closed_at is not None:
+        raise TransitionError("This follow-up is closed already.", code="already_closed")
+    errors: dict[str, list[str]] = {}
+    evidence = _clean_text("evidence", evidence, errors, limit=EVIDENCE_MAX)
+    if not errors and not evidence.strip():
+        errors["evidence"] = ["Show that the item is now done: a link or a sentence."]
+    if errors:
+        raise InvalidInput("Closing a follow-up needs evidence.", details=errors)
+    found.closed_at, found.closed_by, found.evidence = timezone.now(), actor, evidence
+    found.save(update_fields=["closed_at", "closed_by", "evidence"])
+    _audit(
+        found.release,
+        actor,
+        "followup.closed",
+        followup=found.pk,
+        key=found.item_key,
+        evidence=evidence,
+        due_date=found.due_date.isoformat(),
+    )
+    return found
+
+
+@dataclass(frozen=True)
+class NewWebhook:
+    webhook: Webhook
+    secret: str  # shown once, never again
+
+
+@transaction.atomic
+def create_webhook(
+    team: Team | str, *, actor: User, url: str, events: list[str] | None = None, allow_private: bool = False
+) -> NewWebhook:
+    """Register a team URL for signed events. Reviewers of the team may; allow_private needs a superuser."""
+    if isinstance(team, str):
+        team = Team.objects.filter(slug=team).first()
+        if team is None:
+            raise NotFound("No such team.")
+    if not actor.is_superuser and permissions.role_in(actor, team.pk) != Membership.Role.REVIEWER:
+        raise NotAllowed(f"Only a reviewer of team {team.slug} (or an admin) may register webhooks.")
+    if allow_private and not actor.is_superuser:
+        raise NotAllowed("Only an admin may allow private addresses.")
+    chosen = list(dict.fromkeys(events)) if events else list(webhooks.WEBHOOK_EVENTS)
+    unknown = [e for e in chosen if e not in webhooks.WEBHOOK_EVENTS]
+    if unknown:
+        raise InvalidInput(
+            f"Unknown event(s): {', '.join(map(str, unknown))}.",
+            details={"events": [f"Choose from {', '.join(webhooks.WEBHOOK_EVENTS)}."]},
+        )
+    if not isinstance(url, str) or len(url) > 500:
+        raise InvalidInput("Give a URL of at most 500 characters.", details={"url": ["Invalid."]})
+    try:
+        webhooks.check_url(url, allow_private=allow_private)
+    except webhooks.UnsafeURL as exc:
+        raise InvalidInput(str(exc), details={"url": [str(exc)]}, code="unsafe_url") from None
+    secret = webhooks.new_secret()
+    hook = Webhook.objects.create(
+        team=team, url=url, secret=secret, events=chosen, allow_private=allow_private, created_by=actor
+    )
+    _audit(None, actor, "webhook.created", team=team.slug, webhook=hook.pk, url=url, events=chosen,
+           allow_private=allow_private)
+    return NewWebhook(webhook=hook, secret=secret)
 
 
 __all__ = [
@@ -784,6 +953,9 @@ __all__ = [
     "claim_scan",
     "clean_commit",
     "clean_release_data",
+    "close_followup",
+    "create_webhook",
+    "override_freeze",
     "count_current_approvals",
     "create_release",
     "deploy",

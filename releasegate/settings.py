@@ -247,6 +247,13 @@ RELEASEGATE_SCAN_SOFT_TIME_LIMIT = int(env_str("RELEASEGATE_SCAN_SOFT_TIME_LIMIT
 RELEASEGATE_SCAN_MAX_FILE_BYTES = int(env_str("RELEASEGATE_SCAN_MAX_FILE_BYTES", str(5 * 1024 * 1024)))
 RELEASEGATE_SCAN_MAX_TOTAL_BYTES = int(env_str("RELEASEGATE_SCAN_MAX_TOTAL_BYTES", str(1024 * 1024 * 1024)))
 RELEASEGATE_SECRETS_SECOND_OPINION = env_bool("RELEASEGATE_SECRETS_SECOND_OPINION", default=False)
+# --- Rules beyond the gate (docs/rules.md) ---------------------------------
+# Read commit ranges from the mirror (what ships, reviewer independence). Tests turn it
+# off by default (their repositories are not real) and on where they use real ones.
+RELEASEGATE_READ_COMMIT_RANGES = env_bool("RELEASEGATE_READ_COMMIT_RANGES", default=True)
+RELEASEGATE_WEBHOOK_MAX_ATTEMPTS = int(env_str("RELEASEGATE_WEBHOOK_MAX_ATTEMPTS", "6"))
+RELEASEGATE_WEBHOOK_TIMEOUT = float(env_str("RELEASEGATE_WEBHOOK_TIMEOUT", "10"))
+RELEASEGATE_WEBHOOK_BACKOFF_SECONDS = float(env_str("RELEASEGATE_WEBHOOK_BACKOFF_SECONDS", "30"))
 CELERY_BEAT_SCHEDULE = {
     "sweep-scans": {"task": "checklists.tasks.sweep_scans", "schedule": RELEASEGATE_SWEEP_SECONDS},
 }

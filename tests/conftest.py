@@ -31,6 +31,12 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def no_commit_range_reads(settings):
+    # Fixture repositories are not real; tests of commit ranges turn this back on.
+    settings.RELEASEGATE_READ_COMMIT_RANGES = False
+
+
 @pytest.fixture
 def alice(db):
     return UserFactory(username="alice")

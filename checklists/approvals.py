@@ -1,0 +1,160 @@
+"""Approval rules per team: N approvals, required reviewer groups, expiry; and what changed since.
+
+- An approval counts while it is current (not stale), its reviewer holds the reviewer role
+  and is not the author, and it is younger than `Team.approval_valid_days` (if set).
+- Each required ReviewerGroup needs one counting approval from one of its members, and one
+  person fills one group's slot at most: the groups are assigned by a maximum bipartite
+  matching (augmenting paths), so the answer never depends on the order of approvals.
+- Every sign-off keeps a snapshot of the release as the reviewer saw it; `changes_since`
+  lists what differs now (the page shows it next to a stale approval).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from .models import ChecklistItem, Membership, Release, ReviewerGroup, SignOff
+
+SNAPSHOT_FIELDS = (
+    "title",
+    "commit",
+    "version_before",
+    "version_after",
+    "description",
+    "rollback_plan",
+    "deployment_steps",
+    "known_limitations",
+)
+
+
+def expires_at(signoff: SignOff, release: Release) -> datetime | None:
+    days = release.team.approval_valid_days
+    if not days or signoff.decision != SignOff.Decision.APPROVE:
+        return None
+    return signoff.created_at + timedelta(days=days)
+
+
+def counting_approvals(release: Release, *, now: datetime | None = None) -> list[SignOff]:
+    """The approvals that count now: current, by a reviewer of the team, not the author, not expired."""
+    reviewers = Membership.objects.filter(team_id=release.team_id, role=Membership.Role.REVIEWER).values(
+        "user_id"
+    )
+    approvals = (
+        release.signoffs.current_approvals()
+        .exclude(reviewer_id=release.author_id)
+        .filter(reviewer_id__in=reviewers)
+        .select_related("reviewer")
+    )
+    days = release.team.approval_valid_days
+    if days:
+        approvals = approvals.filter(created_at__gt=(now or timezone.now()) - timedelta(days=days))
+    seen, result = set(), []
+    for signoff in approvals:
+        if signoff.reviewer_id not in seen:
+            seen.add(signoff.reviewer_id)
+            result.append(signoff)
+    return result
+
+
+def expired_approvals(release: Release, *, now: datetime | None = None) -> list[SignOff]:
+    days = release.team.approval_valid_days
+    if not days:
+        return []
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    return list(
+        release.signoffs.current_approvals().filter(created_at__lte=cutoff).select_related("reviewer")
+    )
+
+
+def maximum_matching(slots: dict[str, set[int]]) -> dict[str, int]:
+    """Assign distinct people to slots (slot -> person) so that as many slots as possible are filled."""
+    owner_of: dict[int, str] = {}
+
+    def place(slot: str, visited: set[int]) -> bool:
+        for person in sorted(slots[slot]):
+            if person in visited:
+                continue
+            visited.add(person)
+            if person not in owner_of or place(owner_of[person], visited):
+                owner_of[person] = slot
+                return True
+        return False
+
+    for slot in sorted(slots):
+        place(slot, set())
+    return {slot: person for person, slot in owner_of.items()}
+
+
+def group_assignment(release: Release, approvers: set[int]) -> tuple[dict[str, int], list[str]]:
+    """(group -> approver filling it, required groups left unfilled)."""
+    groups = ReviewerGroup.objects.filter(team_id=release.team_id, required=True).prefetch_related("members")
+    slots = {g.name: {m.pk for m in g.members.all()} & approvers for g in groups}
+    assigned = maximum_matching(slots)
+    return assigned, sorted(name for name in slots if name not in assigned)
+
+
+def shortfall(release: Release, *, now: datetime | None = None) -> list[str]:
+    """Why the current approvals are not enough (empty when they are)."""
+    approvals = counting_approvals(release, now=now)
+    reasons = []
+    required = release.team.required_approvals
+    if len(approvals) < required:
+        reasons.append(
+            f"It has {len(approvals)} current approval(s); team {release.team.slug} requires {required}."
+        )
+    _, missing = group_assignment(release, {s.reviewer_id for s in approvals})
+    if missing:
+        reasons.append(
+            "No approval yet fills the required reviewer group(s) "
+            + ", ".join(missing)
+            + " (one person fills one group at most)."
+        )
+    if not reasons:
+        return reasons
+    for signoff in expired_approvals(release, now=now):
+        reasons.append(
+            f"The approval by {signoff.reviewer.get_username()} expired on "
+            f"{expires_at(signoff, release):%Y-%m-%d %H:%M} UTC ({release.team.approval_valid_days} day limit)."
+        )
+    return reasons
+
+
+# --- what changed since a sign-off ---------------------------------------------------
+
+
+def snapshot(release: Release, items: list[ChecklistItem]) -> dict:
+    return {
+        "fields": {name: getattr(release, name) for name in SNAPSHOT_FIELDS},
+        "items": {
+            i.key: {"title": i.title, "state": i.state, "evidence": i.evidence, "reason": i.reason}
+            for i in items
+            if i.kind != "signoff"
+        },
+    }
+
+
+def changes_since(saved: dict | None, release: Release, items: list[ChecklistItem]) -> list[dict]:
+    """What differs between a sign-off's snapshot and the release now: fields, then items."""
+    if not saved:
+        return []
+    now = snapshot(release, items)
+    changes = []
+    for name in SNAPSHOT_FIELDS:
+        before, after = saved.get("fields", {}).get(name), now["fields"][name]
+        if before != after:
+            changes.append({"what": "field", "name": name, "from": before, "to": after})
+    old_items, new_items = saved.get("items", {}), now["items"]
+    for key in sorted(set(old_items) | set(new_items)):
+        before, after = old_items.get(key), new_items.get(key)
+        if before == after:
+            continue
+        diff = {
+            attr: {"from": (before or {}).get(attr), "to": (after or {}).get(attr)}
+            for attr in ("state", "evidence", "reason")
+            if (before or {}).get(attr) != (after or {}).get(attr)
+        }
+        title = (after or before or {}).get("title", key)
+        changes.append({"what": "item", "name": key, "title": title, "changes": diff})
+    return changes
