@@ -62,7 +62,7 @@ PLANTS = [
     ),
     ("stripe-key", ".rb", lambda: f"Stripe.api_key = 'sk_live_{tok(ALNUM, 24)}'"),
     ("google-api-key", ".js", lambda: f"const MAPS_KEY = 'AIza{tok(ALNUM + '_-', 35)}';"),
-    ("private-key", ".pem", lambda: "-----BEGIN RSA PRIVATE KEY-----"),
+    ("private-key", ".pem", lambda: "-----BEGIN RSA PRIVATE KEY-----"),  # releasegate: allow
     ("jwt", ".py", lambda: f'SERVICE_JWT = "{jwt()}"'),
     ("dotenv-password", ".env", lambda: f"DB_PASSWORD={tok(ALNUM, 16)}"),
     ("yaml-password", ".yml", lambda: f"  password: {tok(ALNUM, 14)}"),

@@ -55,7 +55,7 @@ PLANTED = {
     ".env.production": "DEBUG=true\nPAYMENTS_MOCK=1\nDB_PASSWORD=Zx9fQ2mLp0Rt\nAPI_TOKEN=${API_TOKEN}\nEMPTY_SECRET=\n",
     "config/app.prod.yaml": "logging:\n  level: DEBUG\nstripe:\n  sandbox: true\n  api_key: sk_abc_123456\n",
     "config/prod.json": '{"features": {"use_fake_bank": true}, "log_level": "trace", "db": {"password": "pw-in-json-1"}}',  # releasegate: allow (test data)
-    "config/prod.toml": '[server]\ndebug = true\n[payments]\nmode = "mock"\nsecret = "toml-literal-9"\n',
+    "config/prod.toml": '[server]\ndebug = true\n[payments]\nmode = "mock"\nsecret = "toml-literal-9"\n',  # releasegate: allow
     "config/prod.ini": "[app]\nflask_debug = on\nstub_sms = yes\n[db]\ndsn = postgres://u:pw1234@db/x\n",  # releasegate: allow (test data)
     "settings/production.py": "import os\nDEBUG = True\nUSE_MOCK_PAYMENTS = True\n"
     'SECRET_KEY = "django-insecure-abc123"\nDB = os.environ["DB"]\n',  # releasegate: allow (test data)
