@@ -16,7 +16,7 @@ cleanup() {
     kill "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
   fi
-  rm -rf "$WORK"
+  [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
 
@@ -48,8 +48,27 @@ echo "--- contract shape (shared/contract/api_shape.py)"
 $PY "$(git rev-parse --show-toplevel)/../shared/contract/api_shape.py" "$BASE" "$TOKEN" || status=1
 
 echo "--- schemathesis"
+# Real release ids (every status), item keys and commits of the demo data, so that the
+# generated requests reach the workflow instead of stopping at a 404.
+$PY manage.py shell -v0 -c '
+import json
+from checklists.models import ChecklistItem, Release
+ids = list(Release.objects.values_list("pk", flat=True))
+keys = sorted(set(ChecklistItem.objects.values_list("key", flat=True)))
+commits = sorted(set(Release.objects.values_list("commit", flat=True)))
+print("[dictionaries.release_ids]\nvalues = %s" % json.dumps(ids))
+print("[dictionaries.item_keys]\nvalues = %s" % json.dumps(keys))
+print("[dictionaries.commits]\nvalues = %s" % json.dumps(commits))
+print("[parameters]")
+print("\"path.id\" = { dictionary = \"release_ids\", probability = 0.8 }")
+print("\"path.key\" = { dictionary = \"item_keys\", probability = 0.8 }")
+print("\"query.commit\" = { dictionary = \"commits\", probability = 0.5 }")
+' >"${WORK}/schemathesis.toml"
 # Bounded: a few examples per operation and a time budget, so the leg stays under 5 minutes.
-.venv/bin/schemathesis run "${BASE}/api/v1/schema/" \
+# Run from the scratch folder: schemathesis keeps its cache in the working directory.
+ROOT="$(pwd)"
+cd "$WORK"
+"${ROOT}/.venv/bin/schemathesis" --config-file "${WORK}/schemathesis.toml" run "${BASE}/api/v1/schema/" \
   -H "Authorization: Token ${TOKEN}" \
   --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance \
   --phases examples,coverage,fuzzing \
@@ -64,6 +83,7 @@ echo "--- schemathesis"
 
 if [ "$status" -ne 0 ]; then
   echo "--- server log (last 60 lines)"
-  tail -n 60 "${WORK}/server.log"
+  grep -v django_guid "${WORK}/server.log" | grep -B2 -A30 Traceback | tail -n 120 || true
+  grep -v django_guid "${WORK}/server.log" | tail -n 40
 fi
 exit "$status"
