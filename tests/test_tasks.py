@@ -220,3 +220,25 @@ def test_run_scan_now_runs_synchronously_for_demo_data(team, alice, tmp_path):
     release = release_on(team, alice, tmp_path, problems=True)
     [run] = workflow.request_scans(release, actor=alice, scanners=["mock_flag"])
     assert tasks.run_scan_now(run.pk).status == "failed"
+
+
+def test_scan_requested_while_the_broker_is_down_is_kept_and_sent_later(
+    team, alice, monkeypatch, django_capture_on_commit_callbacks
+):
+    from kombu.exceptions import OperationalError
+
+    def broker_down(run_id):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    release = make_release(team, alice)
+    monkeypatch.setattr(tasks.run_scan, "delay", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        [run] = workflow.request_scans(release, actor=alice, scanners=["secrets"])
+    run.refresh_from_db()
+    assert run.status == "queued"
+
+    sent = []
+    monkeypatch.setattr(tasks.run_scan, "delay", lambda run_id: sent.append(run_id))
+    ScanRun.objects.filter(pk=run.pk).update(queued_at=timezone.now() - timedelta(hours=1))
+    assert tasks.sweep_scans()["resent"] == [run.pk]
+    assert sent == [run.pk]
