@@ -641,7 +641,9 @@ def _create_scan_runs(
     created = []
     for scanner in scanners:
         existing = release.scans.filter(current=True, scanner=scanner, commit=release.commit).first()
-        if existing and (not force or existing.status in (ScanRun.Status.QUEUED, ScanRun.Status.RUNNING)):
+        # A queued run reads its inputs (repository, latest report) when it starts, so it
+        # already covers a forced request; a running one may have read older inputs.
+        if existing and (not force or existing.status == ScanRun.Status.QUEUED):
             continue
         if existing:
             existing.current = False

@@ -590,3 +590,20 @@ def test_a_result_for_an_old_commit_does_not_tick_the_item(release, alice):
 def test_unknown_scanner_is_invalid(release, alice):
     with pytest.raises(InvalidInput):
         workflow.request_scans(release, actor=alice, scanners=["rm -rf"])
+
+
+def test_a_forced_rerun_supersedes_a_running_scan_whose_result_then_ticks_nothing(release, alice):
+    running = workflow.request_scans(release, actor=alice, scanners=["tests"])[0]
+    workflow.claim_scan(running.pk)
+    fresh = workflow.request_scans(release, actor=alice, scanners=["tests"], force=True)[0]
+    assert fresh.pk != running.pk
+    workflow.record_scan_result(running.pk, status=ScanRun.Status.FAILED)
+    assert item(release, "correctness.tests-pass").state == "open"
+    workflow.claim_scan(fresh.pk)
+    workflow.record_scan_result(fresh.pk, status=ScanRun.Status.PASSED)
+    assert item(release, "correctness.tests-pass").state == "done"
+
+
+def test_a_forced_request_while_queued_reuses_the_queued_run(release, alice):
+    queued = workflow.request_scans(release, actor=alice, scanners=["tests"])[0]
+    assert workflow.request_scans(release, actor=alice, scanners=["tests"], force=True) == [queued]
