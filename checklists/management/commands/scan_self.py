@@ -4,7 +4,9 @@
 
 Reads the commit from the git object database, exactly as a worker reads a team's
 repository, and exits non-zero if any scanner fails or errors. The production
-configuration of releasegate itself is what SELF_CONFIG_GLOBS names.
+configuration of releasegate itself is what SELF_CONFIG_GLOBS names. No path is
+allowlisted: a test line that holds a fake secret says so with a `releasegate: allow`
+comment, so a real secret anywhere else is still found.
 """
 
 from __future__ import annotations
@@ -29,16 +31,6 @@ SELF_CONFIG_GLOBS = [
     "gunicorn.conf.py",
     "releasegate/settings.py",
 ]
-
-# Files whose purpose is to hold fake secrets: the scanners' own fixtures. Skipped
-# knowingly, each with its reason; any other test line with a fake secret carries a
-# `releasegate: allow` pragma instead.
-SELF_SECRETS_ALLOWLIST = {
-    "checklists/scans/demo.py": "builds the demo repository with planted problems, on purpose",
-    "tests/test_scan_secrets.py": "the secrets scanner's tests: fake secrets are their input",
-    "tests/test_scan_config.py": "the config scanners' tests: fake credentials are their input",
-    "tests/test_repo.py": "checks that passwords in repository URLs are redacted",
-}
 
 
 def head_commit(path: Path) -> str:
@@ -75,7 +67,6 @@ class Command(BaseCommand):
                     commit=commit,
                     snapshot=snapshot,
                     config_globs=SELF_CONFIG_GLOBS,
-                    secrets_allowlist=list(SELF_SECRETS_ALLOWLIST),
                 )
                 result = registry.get(name).run(target)
                 files = result.summary.get("files", result.summary.get("files_scanned"))
