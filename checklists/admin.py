@@ -10,17 +10,24 @@ from django.http import HttpResponseRedirect
 from . import workflow
 from .errors import WorkflowError
 from .models import (
+    WEBHOOK_EVENTS,
     AuditEvent,
     ChecklistItem,
     ChecklistTemplate,
+    FollowUp,
+    FreezeOverride,
+    FreezeWindow,
     IdempotencyRecord,
     Membership,
     Release,
+    ReviewerGroup,
     ScanRun,
     SignOff,
     Team,
     TemplateItem,
     TestReport,
+    Webhook,
+    WebhookDelivery,
 )
 
 
@@ -72,7 +79,7 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "owner", "required_approvals", "template"]
+    list_display = ["name", "slug", "owner", "required_approvals", "approval_valid_days", "template"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     autocomplete_fields = ["owner"]
@@ -237,3 +244,105 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_filter = ["verb"]
     list_select_related = ["release", "actor"]
     search_fields = ["verb", "correlation_id"]
+
+
+# --- rules beyond the gate (docs/rules.md) ------------------------------------------------
+
+
+@admin.register(ReviewerGroup)
+class ReviewerGroupAdmin(admin.ModelAdmin):
+    list_display = ["name", "team", "required"]
+    list_filter = ["team", "required"]
+    filter_horizontal = ["members"]
+
+
+@admin.register(FreezeWindow)
+class FreezeWindowAdmin(admin.ModelAdmin):
+    list_display = ["team", "starts_at", "ends_at", "reason", "created_by"]
+    list_filter = ["team"]
+    exclude = ["created_by"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(FreezeOverride)
+class FreezeOverrideAdmin(ReadOnlyAdmin):
+    list_display = ["release", "window", "reviewer", "reason", "created_at"]
+
+
+class FollowUpCloseForm(forms.ModelForm):
+    class Meta:
+        model = FollowUp
+        fields = ["evidence"]
+
+
+@admin.register(FollowUp)
+class FollowUpAdmin(WorkflowChangeFormMixin, admin.ModelAdmin):
+    """Follow-ups open by themselves (hotfix waivers); here they are closed, with evidence, by the workflow."""
+
+    form = FollowUpCloseForm
+    list_display = ["item_key", "release", "team", "owner", "due_date", "closed_at"]
+    list_filter = ["team", ("closed_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["release", "team", "owner"]
+    readonly_fields = ["release", "team", "item_key", "item_title", "waiver_reason", "owner", "due_date",
+                       "closed_at", "closed_by"]  # fmt: skip
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        closed = workflow.close_followup(obj.pk, actor=request.user, evidence=form.cleaned_data["evidence"])
+        obj.closed_at, obj.closed_by = closed.closed_at, closed.closed_by
+
+
+class WebhookForm(forms.ModelForm):
+    events = forms.MultipleChoiceField(
+        choices=[(e, e) for e in WEBHOOK_EVENTS], initial=list(WEBHOOK_EVENTS), widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = Webhook
+        fields = ["team", "url", "events", "active", "allow_private"]
+
+
+@admin.register(Webhook)
+class WebhookAdmin(WorkflowChangeFormMixin, admin.ModelAdmin):
+    """Hooks are created through the workflow (URL checks, audit); the secret is shown once, then never."""
+
+    form = WebhookForm
+    list_display = ["url", "team", "active", "allow_private", "created_at"]
+    list_filter = ["team", "active"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["team", "url", "allow_private", "created_by", "created_at"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        created = workflow.create_webhook(
+            form.cleaned_data["team"],
+            actor=request.user,
+            url=form.cleaned_data["url"],
+            events=form.cleaned_data["events"],
+            allow_private=form.cleaned_data["allow_private"],
+        )
+        obj.pk = created.webhook.pk
+        self.message_user(
+            request,
+            f"Signing secret (shown once, store it now): {created.secret}",
+            messages.WARNING,
+        )
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["id", "webhook", "event", "status", "attempts", "response_status", "created_at"]
+    list_filter = ["status", "event"]
+    list_select_related = ["webhook"]

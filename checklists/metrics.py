@@ -117,6 +117,20 @@ def most_failed_items(releases: QuerySet[Release], limit: int = 5) -> list[dict]
     ]
 
 
+def waiver_debt(releases: QuerySet[Release]) -> dict:
+    """Open follow-ups of hotfix waivers (docs/rules.md): how many, how many overdue, the oldest first."""
+    from django.utils import timezone
+
+    from .models import FollowUp
+
+    found = FollowUp.objects.open().filter(release__in=releases).select_related("owner", "team")
+    rows = list(found.order_by("due_date", "id")[:20])
+    counts = found.order_by().aggregate(
+        open=Count("id"), overdue=Count("id", filter=Q(due_date__lt=timezone.localdate()))
+    )
+    return {**counts, "items": rows}
+
+
 @dataclass
 class Summary:
     label: str
@@ -127,6 +141,7 @@ class Summary:
     per_week: list[dict] = field(default_factory=list)
     most_waived: list[dict] = field(default_factory=list)
     most_failed: list[dict] = field(default_factory=list)
+    waiver_debt: dict = field(default_factory=dict)
 
 
 def summarize(label: str, releases: QuerySet[Release], *, detailed: bool = False) -> Summary:
@@ -142,6 +157,7 @@ def summarize(label: str, releases: QuerySet[Release], *, detailed: bool = False
         summary.per_week = releases_per_week(releases)
         summary.most_waived = most_waived_items(releases)
         summary.most_failed = most_failed_items(releases)
+        summary.waiver_debt = waiver_debt(releases)
     return summary
 
 

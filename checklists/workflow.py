@@ -807,7 +807,20 @@ def store_test_report(
     return TestReportResult(report=report, summary=summary)
 
 
-def gate_reasons(release: Release, commit: Any) -> list[str]:
+@dataclass(frozen=True)
+class GateStatus:
+    reasons: list[str]
+    freeze: list[dict]  # the freeze windows among the reasons
+
+
+def gate_status(release: Release, commit: Any) -> GateStatus:
+    """The gate's answer: why it is shut (reasons) and which freeze windows shut it."""
+    windows: list = []
+    reasons = gate_reasons(release, commit, windows)
+    return GateStatus(reasons=reasons, freeze=[w.as_dict() for w in windows])
+
+
+def gate_reasons(release: Release, commit: Any, windows_out: list | None = None) -> list[str]:
     """Why a pipeline may not deploy `commit` of this release now; empty when the gate is open."""
     reasons = []
     sha = commit.strip().lower() if isinstance(commit, str) else ""
@@ -819,7 +832,10 @@ def gate_reasons(release: Release, commit: Any) -> list[str]:
         reasons.append(f"The release is {release.get_status_display().lower()}, not approved.")
     else:
         reasons.extend(approvals.shortfall(release))
-    reasons.extend(freeze.describe(window) for window in freeze.blocking_windows(release))
+    windows = freeze.blocking_windows(release)
+    reasons.extend(freeze.describe(window) for window in windows)
+    if windows_out is not None:
+        windows_out.extend(windows)
     return reasons
 
 

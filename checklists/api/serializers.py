@@ -16,6 +16,7 @@ from ..models import (
     VERSION_MAX,
     ChecklistItem,
     ChecklistTemplate,
+    FollowUp,
     Release,
     ScanRun,
     SignOff,
@@ -46,6 +47,9 @@ class ErrorSerializer(serializers.Serializer):
 class ItemSerializer(serializers.ModelSerializer):
     set_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     scan = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    evidence_about = serializers.JSONField(
+        read_only=True, help_text='What the evidence covers: {"kind": "commit", "commit"} or {"kind": "text", "text", "at"}.'
+    )
 
     class Meta:
         model = ChecklistItem
@@ -63,17 +67,39 @@ class ItemSerializer(serializers.ModelSerializer):
             "set_by",
             "set_at",
             "scan",
+            "evidence_about",
         ]
         read_only_fields = fields
 
 
 class SignOffSerializer(serializers.ModelSerializer):
     reviewer = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    expires_at = serializers.SerializerMethodField()
+    changes_since = serializers.SerializerMethodField()
 
     class Meta:
         model = SignOff
-        fields = ["id", "reviewer", "decision", "comment", "commit", "stale", "created_at"]
+        fields = [
+            "id", "reviewer", "decision", "comment", "commit", "stale", "created_at", "expires_at", "changes_since"
+        ]  # fmt: skip
         read_only_fields = fields
+
+    def get_expires_at(self, signoff: SignOff) -> str | None:
+        """When an approval stops counting (Team.approval_valid_days); null if never."""
+        from ..approvals import expires_at
+
+        when = expires_at(signoff, signoff.release)
+        return when.isoformat() if when else None
+
+    def get_changes_since(self, signoff: SignOff) -> list[dict]:
+        """What changed in the release since this sign-off was given (fields, then items)."""
+        from ..approvals import changes_since
+
+        try:
+            saved = signoff.snapshot.state
+        except SignOff.snapshot.RelatedObjectDoesNotExist:
+            return []  # given before snapshots were kept
+        return changes_since(saved, signoff.release, list(signoff.release.items.all()))
 
 
 class ScanSerializer(serializers.ModelSerializer):
@@ -138,13 +164,24 @@ class ReleaseSummarySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class FollowUpBriefSerializer(serializers.ModelSerializer):
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    open = serializers.BooleanField(source="is_open", read_only=True)
+
+    class Meta:
+        model = FollowUp
+        fields = ["id", "item_key", "item_title", "owner", "due_date", "open", "closed_at", "evidence"]
+        read_only_fields = fields
+
+
 class ReleaseSerializer(ReleaseSummarySerializer):
     items = ItemSerializer(many=True, read_only=True)
     signoffs = SignOffSerializer(many=True, read_only=True)
     scans = ScanSerializer(many=True, read_only=True)
+    followups = FollowUpBriefSerializer(many=True, read_only=True, help_text="Waiver debt of this hotfix.")
 
     class Meta(ReleaseSummarySerializer.Meta):
-        fields = [*RELEASE_FIELDS, "items", "signoffs", "scans"]
+        fields = [*RELEASE_FIELDS, "items", "signoffs", "scans", "followups"]
         read_only_fields = fields
 
 
@@ -205,6 +242,9 @@ class GateClosedSerializer(serializers.Serializer):
     commit = serializers.CharField(allow_null=True)
     status = serializers.CharField()
     reasons = serializers.ListField(child=serializers.CharField())
+    freeze = serializers.ListField(
+        child=serializers.DictField(), help_text="Deploy freeze windows that keep the gate shut (id, starts_at, ends_at, reason)."
+    )
     error = ErrorDetailSerializer()
 
 

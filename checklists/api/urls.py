@@ -11,7 +11,7 @@ from drf_spectacular.renderers import (
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import IsAuthenticated
 
-from . import views
+from . import beyond, views
 from .errors import not_found_json
 
 app_name = "api"
@@ -38,6 +38,14 @@ urlpatterns = [
     path(release + "deploy/", views.DeployView.as_view(), name="release-deploy"),
     path(release + "rollback/", views.RollbackView.as_view(), name="release-rollback"),
     path(release + "cancel/", views.CancelView.as_view(), name="release-cancel"),
+    path(release + "shipping/", beyond.ShippingView.as_view(), name="release-shipping"),
+    path(release + "independence/", beyond.IndependenceView.as_view(), name="release-independence"),
+    path(release + "freeze-override/", beyond.FreezeOverrideView.as_view(), name="release-freeze-override"),
+    path("v1/followups/", beyond.FollowUpListView.as_view(), name="followup-list"),
+    path("v1/followups/<int:pk>/close/", beyond.FollowUpCloseView.as_view(), name="followup-close"),
+    path("v1/teams/<slug:slug>/freezes/", beyond.FreezeWindowListView.as_view(), name="team-freezes"),
+    path("v1/teams/<slug:slug>/webhooks/", beyond.WebhookListView.as_view(), name="team-webhooks"),
+    path("v1/webhooks/<int:pk>/deliveries/", beyond.WebhookDeliveryListView.as_view(), name="webhook-deliveries"),
     path("v1/exceptions/", views.ExceptionListView.as_view(), name="exception-list"),
     path("v1/templates/", views.TemplateListView.as_view(), name="template-list"),
     path("v1/templates/<int:pk>/", views.TemplateDetailView.as_view(), name="template-detail"),

@@ -20,7 +20,7 @@ from .. import workflow
 from ..errors import NotFound, TooLarge
 from ..filters import ReleaseFilter
 from ..junit import max_report_bytes
-from ..models import ChecklistItem, ChecklistTemplate, Release, ScanRun, SignOff
+from ..models import ChecklistItem, ChecklistTemplate, FollowUp, Release, ScanRun, SignOff
 from ..permissions import get_release_for_user, readable_releases
 from . import serializers as s
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -56,8 +56,9 @@ def release_queryset(user) -> QuerySet[Release]:
         .with_related()
         .prefetch_related(
             Prefetch("items", queryset=ChecklistItem.objects.select_related("set_by")),
-            Prefetch("signoffs", queryset=SignOff.objects.select_related("reviewer")),
+            Prefetch("signoffs", queryset=SignOff.objects.select_related("reviewer", "snapshot")),
             Prefetch("scans", queryset=ScanRun.objects.order_by("queued_at", "id")),
+            Prefetch("followups", queryset=FollowUp.objects.select_related("owner")),
         )
     )
 
@@ -324,15 +325,18 @@ class GateView(ApiView):
     def get(self, request: Request, pk: int) -> Response:
         release = get_release_for_user(request.user, pk)
         commit = request.query_params.get("commit")
-        reasons = workflow.gate_reasons(release, commit)
+        gate = workflow.gate_status(release, commit)
+        reasons = gate.reasons
         if reasons:
+            details = {"reasons": reasons, "freeze": gate.freeze} if gate.freeze else {"reasons": reasons}
             body = {
                 "open": False,
                 "release": release.pk,
                 "commit": commit,
                 "status": release.status,
                 "reasons": reasons,
-                "error": {"code": "gate_closed", "message": reasons[0], "details": {"reasons": reasons}},
+                "freeze": gate.freeze,
+                "error": {"code": "gate_closed", "message": reasons[0], "details": details},
             }
             return Response(body, status=status.HTTP_409_CONFLICT)
         body = {

@@ -15,10 +15,13 @@ from .release import (
     request_scans,
     rerun_scan,
 )
+from .rules import followup_close, freeze_override
 
 __all__ = [
     "dashboard",
     "exception_queue",
+    "followup_close",
+    "freeze_override",
     "history",
     "history_csv",
     "item_update",

@@ -19,7 +19,7 @@ from rest_framework.authtoken.models import Token
 from .. import metrics, permissions
 from ..errors import NotAllowed
 from ..filters import HistoryFilter
-from ..models import AuditEvent, ChecklistItem, Membership, Release, ScanRun, SignOff
+from ..models import AuditEvent, ChecklistItem, FollowUp, Membership, Release, ScanRun, SignOff
 from .common import refusal
 
 Status = Release.Status
@@ -84,6 +84,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         .select_related("release", "release__team")
         .order_by("-set_at")[:10],
         "scan_errors": _exceptions(teams).select_related("release", "release__team", "owner")[:10],
+        "followups": FollowUp.objects.open()
+        .filter(team__in=teams)
+        .select_related("release", "team", "owner")
+        .order_by("due_date", "id")[:20],
         "has_team": permissions.writable_teams(user).exists(),
     }
     return render(request, "checklists/dashboard.html", context)

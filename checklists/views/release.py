@@ -28,6 +28,7 @@ from ..models import ChecklistItem, Release, ScanRun, SignOff, TemplateItem
 from ..template_files import CATEGORIES
 from ..templatetags.releasegate import dom_id
 from .common import blocking_list, readable_release, refusal
+from .rules import rules_context
 
 Status = Release.Status
 State = ChecklistItem.State
@@ -94,7 +95,7 @@ def release_context(request: HttpRequest, release: Release, **extra) -> dict:
         release.scans.filter(current=True, commit=release.commit).select_related("owner").order_by("scanner")
     )
     runs = {run.scanner: run for run in scans}
-    signoffs = list(release.signoffs.select_related("reviewer").order_by("-created_at", "-id"))
+    signoffs = list(release.signoffs.select_related("reviewer", "snapshot").order_by("-created_at", "-id"))
     events = list(release.events.select_related("actor").order_by("-created_at", "-id"))
 
     refusal_reason = permissions.signoff_refusal(user, release)
@@ -145,6 +146,7 @@ def release_context(request: HttpRequest, release: Release, **extra) -> dict:
         "cancel_form": CancelForm(),
         "item_errors": {},
         "primary": None,
+        **rules_context(request, release, signoffs, items),
     }
     context.update(extra)
     return context
