@@ -302,6 +302,7 @@ class FollowUpAdmin(WorkflowChangeFormMixin, admin.ModelAdmin):
 
 
 class WebhookForm(forms.ModelForm):
+    url = forms.URLField(max_length=500, assume_scheme="https")
     events = forms.MultipleChoiceField(
         choices=[(e, e) for e in WEBHOOK_EVENTS], initial=list(WEBHOOK_EVENTS), widget=forms.CheckboxSelectMultiple
     )
