@@ -489,9 +489,10 @@ def sign_off(release: Release | int, *, actor: User, decision: str, comment: str
     comment = _clean_text("comment", comment, errors, limit=LONG_TEXT_MAX)
     if errors:
         raise InvalidInput("The sign-off has invalid fields.", details=errors)
-    if release.status != Status.IN_REVIEW:
+    renewing = release.status == Status.APPROVED and bool(approvals.expired_approvals(release))
+    if release.status != Status.IN_REVIEW and not renewing:
         raise TransitionError(f"Only a release in review can be signed off; this one is {release.status}.")
-    # An expired approval no longer counts; its reviewer may approve again.
+    # An expired approval no longer counts; its reviewer may approve again (also once approved).
     expired = [s.pk for s in approvals.expired_approvals(release) if s.reviewer_id == actor.pk]
     if expired:
         release.signoffs.filter(pk__in=expired).update(stale=True)
