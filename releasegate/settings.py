@@ -98,6 +98,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_guid.middleware.guid_middleware",
+    # A view that loses the database answers 503 with Retry-After, not 500.
+    "checklists.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves collected static files from gunicorn (compressed, cache headers), no CDN.
     "whitenoise.middleware.WhiteNoiseMiddleware",

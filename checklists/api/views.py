@@ -12,7 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiRequest, OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, mixins, status
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import BaseParser, JSONParser, MultiPartParser
+from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -25,6 +25,7 @@ from ..permissions import get_release_for_user, readable_releases
 from . import serializers as s
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
 from .idempotency import fingerprint, idempotent
+from .parsers import JSONParser as SafeJSONParser
 
 # Room for the multipart envelope around a report of the maximum size.
 MULTIPART_OVERHEAD = 64 * 1024
@@ -77,7 +78,7 @@ def valid(serializer_class, request: Request) -> dict:
 
 
 class ApiView(generics.GenericAPIView):
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
     pagination_class = Pagination
     # No OPTIONS introspection: the OpenAPI schema describes every endpoint (OPTIONS is a 405).
     metadata_class = None
