@@ -105,7 +105,7 @@ def test_raw_sql_cannot_update_or_delete_an_audit_event(release):
 
 
 @on_postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_writers_keep_one_unbroken_chain(team, alice):
     releases = [make_release(team, alice, title=f"Release {n}") for n in range(4)]
     keys = list(releases[0].items.filter(satisfied_by="manual").values_list("key", flat=True))
@@ -136,7 +136,7 @@ def test_concurrent_writers_keep_one_unbroken_chain(team, alice):
 
 
 @on_postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_second_writer_waits_for_the_first_to_commit_before_reading_the_head():
     first_appended = threading.Event()
     events = {}

@@ -13,7 +13,7 @@ from tests.api_helpers import client_for, release_url
 from tests.conftest import tick_manual_items
 from tests.factories import make_release
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def wait_for_line(log, *needles: str, timeout: float = 90) -> str:
