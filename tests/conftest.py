@@ -4,10 +4,16 @@ carol (manager), ci (pipeline member) and mallory (no team at all)."""
 import pytest
 
 from checklists import workflow
-from checklists.models import ChecklistItem, ChecklistTemplate, Membership, ScanRun, TemplateItem
-from checklists.template_files import SEED_TEMPLATE, parse_template, store_template
+from checklists.models import ChecklistItem, Membership, ScanRun
 
-from .factories import TeamFactory, UserFactory, add_member, make_manager, make_release
+from .factories import (  # noqa: F401 - ensure_default_template is re-exported for other test modules
+    TeamFactory,
+    UserFactory,
+    add_member,
+    ensure_default_template,
+    make_manager,
+    make_release,
+)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -67,16 +73,8 @@ def ci_user(db):
     return UserFactory(username="ci")
 
 
-def ensure_default_template():
-    """Transactional tests flush the database, data migrations included: reload the seed."""
-    if not ChecklistTemplate.objects.filter(is_default=True).exists():
-        spec = parse_template(SEED_TEMPLATE.read_text())
-        store_template(spec, ChecklistTemplate, TemplateItem, is_default=True)
-
-
 @pytest.fixture
 def team(alice, bob, dave, ci_user):
-    ensure_default_template()
     team = TeamFactory(name="Payments", slug="payments", owner=bob)
     add_member(team, alice, Membership.Role.MEMBER)
     add_member(team, bob, Membership.Role.REVIEWER)

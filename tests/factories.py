@@ -6,7 +6,8 @@ import factory
 from django.contrib.auth.models import Group, User
 
 from checklists import workflow
-from checklists.models import MANAGERS_GROUP, Membership, Team
+from checklists.models import MANAGERS_GROUP, ChecklistTemplate, Membership, Team, TemplateItem
+from checklists.template_files import SEED_TEMPLATE, parse_template, store_template
 
 
 def sha() -> str:
@@ -23,6 +24,14 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("correct horse battery staple")
 
 
+def ensure_default_template():
+    """Transactional tests flush the database, data migrations included: reload the seed."""
+    if not ChecklistTemplate.objects.filter(is_default=True).exists():
+        store_template(
+            parse_template(SEED_TEMPLATE.read_text()), ChecklistTemplate, TemplateItem, is_default=True
+        )
+
+
 class TeamFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Team
@@ -31,6 +40,11 @@ class TeamFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Team {n}")
     slug = factory.Sequence(lambda n: f"team-{n}")
     owner = factory.SubFactory(UserFactory)
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        ensure_default_template()
+        return super()._create(model_class, *args, **kwargs)
 
 
 def add_member(team: Team, user: User, role: str = Membership.Role.MEMBER) -> Membership:

@@ -15,9 +15,10 @@ def signs_in(username: str, password: str) -> bool:
 
 
 @pytest.fixture
-def demo_mode(settings):
+def demo_mode(settings, tmp_path):
     settings.RELEASEGATE_DEMO = True
     settings.PRODUCTION = False
+    settings.DATA_DIR = tmp_path
 
 
 def test_seed_demo_creates_the_team_people_and_releases_in_every_status(demo_mode, capsys):
@@ -31,6 +32,19 @@ def test_seed_demo_creates_the_team_people_and_releases_in_every_status(demo_mod
     assert is_manager(User.objects.get(username="carol"))
     assert User.objects.get(username="alice").email == "alice@example.com"
     assert AuditEvent.objects.filter(verb="release.deployed").exists()
+    deployed = Release.objects.get(status="deployed")
+    scans = dict(deployed.scans.values_list("scanner", "status"))
+    assert scans == dict.fromkeys(
+        ["secrets", "mock_flag", "env_credentials", "debug_off", "tests", "auth_probe"], "passed"
+    )
+    planted = Release.objects.get(title="Gateway client rewrite")
+    failed = set(planted.items.filter(state="failed").values_list("key", flat=True))
+    assert failed == {
+        "security.no-hardcoded-secrets",
+        "security.no-mock-flag",
+        "security.credentials-from-env",
+        "operations.log-level",
+    }
     assert "demo-password-1" not in capsys.readouterr().out
 
 

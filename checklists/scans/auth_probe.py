@@ -69,8 +69,8 @@ def judge(url: str, status: int, location: str, allowlist: list[str]) -> Finding
 def run(target: ScanTarget) -> ScanResult:
     if not target.endpoints:
         raise ScannerUnavailable(
-            "The team has no endpoints configured for the auth probe; add them in the team "
-            "settings or mark the item not applicable."
+            "The team has no endpoints configured for the auth probe; add its inbound endpoints "
+            "in the team settings (auth on endpoints can never be skipped)."
         )
     findings, answers = [], {}
     for url in target.endpoints:

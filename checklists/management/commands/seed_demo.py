@@ -1,6 +1,7 @@
 """Create the demo team `payments`, its people and a few releases in every status."""
 
 import secrets
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import Group, User
@@ -9,6 +10,8 @@ from django.db import transaction
 
 from checklists import workflow
 from checklists.models import MANAGERS_GROUP, Membership, Release, ScanRun, Team
+from checklists.scans.demo import make_demo_repository
+from checklists.tasks import run_scan_now
 
 PEOPLE = {
     "alice": ("Alice", "Author", Membership.Role.MEMBER),
@@ -17,11 +20,13 @@ PEOPLE = {
     "carol": ("Carol", "Manager", None),
     "ci": ("CI", "Pipeline", Membership.Role.MEMBER),
 }
-DEMO_REPOSITORY = "https://git.example.com/payments/api.git"
-
-
-def _sha(n: int) -> str:
-    return f"{n:040x}"
+# The demo team's endpoints are releasegate's own, as `make run` serves it: the API
+# refuses anonymous requests and /healthz is public.
+DEMO_APP = "http://127.0.0.1:8000"
+JUNIT_REPORT = (
+    b'<?xml version="1.0"?>\n<testsuites><testsuite name="payments-api" tests="42" failures="0" errors="0" '
+    b'skipped="1">' + b'<testcase classname="refunds" name="case"/>' * 41 + b"</testsuite></testsuites>\n"
+)
 
 
 class Command(BaseCommand):
@@ -61,7 +66,13 @@ class Command(BaseCommand):
     def _team(self, users: dict[str, User]) -> Team:
         team, _ = Team.objects.get_or_create(
             slug="payments",
-            defaults={"name": "Payments", "owner": users["bob"], "required_approvals": 1},
+            defaults={
+                "name": "Payments",
+                "owner": users["bob"],
+                "required_approvals": 1,
+                "probe_endpoints": [f"{DEMO_APP}/api/v1/releases/", f"{DEMO_APP}/healthz"],
+                "probe_public_allowlist": [f"{DEMO_APP}/healthz"],
+            },
         )
         for username, (_f, _l, role) in PEOPLE.items():
             if role:
@@ -70,12 +81,14 @@ class Command(BaseCommand):
 
     def _releases(self, team: Team, users: dict[str, User]) -> None:
         alice, bob, dave = users["alice"], users["bob"], users["dave"]
+        repository = Path(settings.DATA_DIR) / "demo" / "payments-api"
 
-        def release(n: int, title: str, **extra) -> Release:
+        def release(n: int, title: str, *, problems: bool = False, **extra) -> Release:
+            url, commit = make_demo_repository(repository, problems=problems)
             data = {
                 "title": title,
-                "repository": DEMO_REPOSITORY,
-                "commit": _sha(n),
+                "repository": url,
+                "commit": commit,
                 "version_before": f"2.{n - 1}.0",
                 "version_after": f"2.{n}.0",
                 "description": f"{title}.",
@@ -91,8 +104,9 @@ class Command(BaseCommand):
                 workflow.set_item_state(
                     rel, item.key, actor=alice, state="done", evidence="CI run and runbook PR"
                 )
+            workflow.store_test_report(rel, actor=users["ci"], content=JUNIT_REPORT)
             workflow.submit(rel, actor=alice)
-            self._finish_demo_scans(rel)
+            self._run_scans(rel)
             return rel
 
         release(1, "Refund endpoint (draft)", known_limitations="")
@@ -118,14 +132,27 @@ class Command(BaseCommand):
             state="waived",
             reason="Incident INC-231: one-line fix.",
         )
+        # Last, so that the other releases' commits do not carry its planted problems.
+        planted = release(9, "Gateway client rewrite", problems=True)
+        workflow.request_scans(
+            planted, actor=alice, scanners=["secrets", "mock_flag", "env_credentials", "debug_off"]
+        )
+        self._run_scans(planted)
 
-    def _finish_demo_scans(self, release: Release) -> None:
-        # The demo repository is not reachable, so demo scans are recorded as passed
-        # through the workflow, exactly as a worker records a real result.
+    def _run_scans(self, release: Release) -> None:
+        """Run the release's queued scans here and now, with the real scanners on the demo repository.
+
+        The auth probe is the exception: it needs `make run`'s server, which starts after the
+        seed. Its result in the demo's history is recorded as passed and says so; releases
+        made in the running demo are probed for real by the worker.
+        """
         for run in ScanRun.objects.filter(release=release, current=True, status=ScanRun.Status.QUEUED):
+            if run.scanner != "auth_probe":
+                run_scan_now(run.pk)
+                continue
             workflow.claim_scan(run.pk)
             workflow.record_scan_result(
                 run.pk,
                 status=ScanRun.Status.PASSED,
-                summary={"demo": True, "note": "demo data, not a real scan"},
+                summary={"demo": "recorded by seed_demo before the server ran: nothing was probed"},
             )
