@@ -96,7 +96,8 @@ def release_context(request: HttpRequest, release: Release, **extra) -> dict:
     )
     runs = {run.scanner: run for run in scans}
     signoffs = list(release.signoffs.select_related("reviewer", "snapshot").order_by("-created_at", "-id"))
-    events = list(release.events.select_related("actor").order_by("-created_at", "-id"))
+    # Lazy: read only when the timeline is rendered, not when its cached fragment is used.
+    events = release.events.select_related("actor").order_by("-created_at", "-id")
 
     refusal_reason = permissions.signoff_refusal(user, release)
     mine_current = any(s.reviewer_id == user.pk and not s.stale for s in signoffs)
@@ -111,6 +112,12 @@ def release_context(request: HttpRequest, release: Release, **extra) -> dict:
     else:
         signoff_note = ""
     may_sign = refusal_reason is None and not mine_current and release.status == Status.IN_REVIEW
+    rules = rules_context(request, release, signoffs, items)
+    renewable = release.status == Status.APPROVED and any(
+        s.reviewer_id == user.pk and not s.stale and s.expired for s in signoffs
+    )
+    if refusal_reason is None and renewable:
+        may_sign, signoff_note = True, "Your approval expired; approve again to renew it."
 
     blockers: list[dict] = []
     if release.status == Status.DRAFT:
@@ -146,7 +153,7 @@ def release_context(request: HttpRequest, release: Release, **extra) -> dict:
         "cancel_form": CancelForm(),
         "item_errors": {},
         "primary": None,
-        **rules_context(request, release, signoffs, items),
+        **rules,
     }
     context.update(extra)
     return context
