@@ -140,3 +140,19 @@ def test_metrics_show_waiver_debt(client, hotfix, alice, carol):
     html = client.get(reverse("checklists:metrics")).content.decode()
     assert 'data-testid="waiver-debt"' in html
     assert FollowUp.objects.get().item_title in html
+
+
+def test_admin_closes_a_follow_up_through_the_workflow(client, hotfix, alice, bob):
+    waive_and_submit(hotfix, alice)
+    followup = FollowUp.objects.get()
+    bob.is_staff = bob.is_superuser = True
+    bob.save()
+    client.force_login(bob)
+    change = reverse("admin:checklists_followup_change", args=[followup.pk])
+    response = client.post(change, {"evidence": ""}, follow=True)
+    assert "Closing a follow-up needs evidence" in response.content.decode()
+    followup.refresh_from_db()
+    assert followup.closed_at is None
+    client.post(change, {"evidence": "runbook updated"}, follow=True)
+    followup.refresh_from_db()
+    assert followup.closed_by == bob and AuditEvent.objects.filter(verb="followup.closed", actor=bob).exists()
