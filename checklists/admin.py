@@ -5,6 +5,7 @@ from collections.abc import Callable
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.http import HttpResponseRedirect
 
 from . import workflow
@@ -302,7 +303,6 @@ class FollowUpAdmin(WorkflowChangeFormMixin, admin.ModelAdmin):
 
 
 class WebhookForm(forms.ModelForm):
-    url = forms.URLField(max_length=500, assume_scheme="https")
     events = forms.MultipleChoiceField(
         choices=[(e, e) for e in WEBHOOK_EVENTS], initial=list(WEBHOOK_EVENTS), widget=forms.CheckboxSelectMultiple
     )
@@ -311,12 +311,19 @@ class WebhookForm(forms.ModelForm):
         model = Webhook
         fields = ["team", "url", "events", "active", "allow_private"]
 
+        @staticmethod
+        def formfield_callback(field, **kwargs):
+            if isinstance(field, models.URLField):
+                kwargs["assume_scheme"] = "https"
+            return field.formfield(**kwargs)
+
 
 @admin.register(Webhook)
 class WebhookAdmin(WorkflowChangeFormMixin, admin.ModelAdmin):
     """Hooks are created through the workflow (URL checks, audit); the secret is shown once, then never."""
 
     form = WebhookForm
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["url", "team", "active", "allow_private", "created_at"]
     list_filter = ["team", "active"]
 
