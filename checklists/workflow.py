@@ -802,6 +802,7 @@ def store_test_report(
         sha256=hashlib.sha256(content).hexdigest(),
     )
     counts = {name: getattr(summary, name) for name in ("tests", "failures", "errors", "skipped")}
+    _bump(release, status=release.status, approved_at=release.approved_at)  # its timeline changed
     _audit(
         release, actor, "test_report.uploaded", report=report.pk, commit=commit, size=report.size, **counts
     )
@@ -913,6 +914,8 @@ def close_followup(followup: FollowUp | int, *, actor: User, evidence: str) -> F
         raise InvalidInput("Closing a follow-up needs evidence.", details=errors)
     found.closed_at, found.closed_by, found.evidence = timezone.now(), actor, evidence
     found.save(update_fields=["closed_at", "closed_by", "evidence"])
+    # The release's timeline shows this event: bump its revision like every change (page caches).
+    Release.objects.filter(pk=found.release_id).update(revision=F("revision") + 1, updated_at=timezone.now())
     _audit(
         found.release,
         actor,
