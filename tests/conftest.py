@@ -28,6 +28,7 @@ def isolated_embedded_broker(tmp_path_factory):
             "data_folder_in": str(folder),
             "data_folder_out": str(folder),
             "processed_folder": str(folder),
+            "control_folder": str(folder),
         }
 
 
