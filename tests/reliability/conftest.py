@@ -39,7 +39,9 @@ def pytest_collection_modifyitems(config, items):
             continue
         item.add_marker(pytest.mark.reliability)
         if item.get_closest_marker("live") and not (live and postgres):
-            item.add_marker(pytest.mark.skip(reason="live: needs RELIABILITY_LIVE=1 and PostgreSQL (CI leg 60)"))
+            item.add_marker(
+                pytest.mark.skip(reason="live: needs RELIABILITY_LIVE=1 and PostgreSQL (CI leg 60)")
+            )
 
 
 def pytest_configure(config):
@@ -117,7 +119,12 @@ class Gunicorn:
                "--bind", f"{HOST}:{port}", "--workers", str(workers), "--max-requests", "0",
                "releasegate.wsgi"]  # fmt: skip
         self.proc = subprocess.Popen(  # noqa: S603
-            cmd, cwd=ROOT, env=env, stdout=self.log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True
+            cmd,
+            cwd=ROOT,
+            env=env,
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         wait_for(self.answers, 60, "gunicorn")
 
