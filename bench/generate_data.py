@@ -324,7 +324,7 @@ def main() -> None:
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"  # noqa: S608
             )
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        cursor.execute("VACUUM ANALYZE")  # the visibility map lets counts use index-only scans
     elapsed = time.monotonic() - started
     summary = ", ".join(f"{v:,} {k}" for k, v in counts.items())
     sys.stdout.write(f"generated {TEAMS} teams, {summary} in {elapsed:.0f} s (seed {args.seed})\n")

@@ -30,7 +30,8 @@ def readable_releases(user: User | AnonymousUser) -> QuerySet[Release]:
         return Release.objects.none()
     if user.is_superuser or is_manager(user):
         return Release.objects.all()
-    return Release.objects.filter(team__memberships__user=user)
+    # A semi-join (team_id IN (SELECT ...)): counting 100,000 rows skips joining teams.
+    return Release.objects.filter(team_id__in=Membership.objects.filter(user=user).values("team_id"))
 
 
 def readable_teams(user: User | AnonymousUser) -> QuerySet[Team]:
