@@ -129,6 +129,10 @@ def start_gunicorn(args, database_url: str) -> subprocess.Popen:
         "CELERY_BROKER_URL": args.broker,
         "DEBUG": "false",
         "LOG_LEVEL": "WARNING",
+        # The generated repositories do not exist: reading commit ranges would run a failing
+        # `git fetch` on every release page (docs/benchmarks.md), which --read-commit-ranges measures.
+        "RELEASEGATE_READ_COMMIT_RANGES": "true" if args.read_commit_ranges else "false",
+        "BENCH_FRAGMENT_CACHE_SECONDS": str(args.fragment_cache_seconds),
         "PYTHONPATH": str(ROOT),
     }
     cmd = [
@@ -256,6 +260,12 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--only", default="", help="comma-separated scenario names (the ceiling always runs)")
     parser.add_argument(
+        "--fragment-cache-seconds", type=int, default=60, help="0: release page fragments uncached"
+    )
+    parser.add_argument(
+        "--read-commit-ranges", action="store_true", help="let pages read commit ranges (git)"
+    )
+    parser.add_argument(
         "--write", metavar="LABEL", help="write the table into docs/benchmarks.md under LABEL"
     )
     args = parser.parse_args()
@@ -291,7 +301,9 @@ def main() -> None:
     ceilings = [r["rps"] for r in results if r["name"].startswith("ceiling") and "api" not in r["name"]]
     ceiling = sum(ceilings) / len(ceilings)
     body = (
-        f"Run {started_at} on {host}; gunicorn {args.workers} sync workers, wrk {args.threads} threads x "
+        f"Run {started_at} on {host}; fragment cache {args.fragment_cache_seconds or 'off'}"
+        f"{' s' if args.fragment_cache_seconds else ''}, commit ranges {'read' if args.read_commit_ranges else 'off'}; "
+        f"gunicorn {args.workers} sync workers, wrk {args.threads} threads x "
         f"{args.connections} connections x {args.duration} s per scenario, {c['releases']:,} releases. "
         f"Ceiling (mean of first and last run): {ceiling:,.0f} req/s.\n\n" + table(results, ceiling)
     )
