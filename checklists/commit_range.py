@@ -2,19 +2,23 @@
 
 Read from the bare mirror (checklists/repo.py: plumbing only, nothing executed), capped,
 and kept in CommitRange so a page view or a sign-off reads git once per range. A range
-that cannot be read is not stored: the next read tries again.
+that cannot be read is not stored; its error is remembered for FAILURE_TTL seconds so
+that page views do not run a failing fetch each time, then the next read tries again.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 
 from . import repo
 from .models import CommitRange, Release
 
+FAILURE_TTL = 300
 MAX_COMMITS = 500
 MAX_FILES = 1000
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
@@ -154,13 +158,20 @@ def shipping(release: Release) -> Shipping:
         return result
     cached = CommitRange.objects.filter(repository=release.repository, base=base, head=release.commit).first()
     if cached is None:
+        failure_key = "releasegate:range-failure:" + hashlib.sha256(
+            f"{release.repository}\n{base}\n{release.commit}".encode()
+        ).hexdigest()
+        if failed := cache.get(failure_key):
+            result.error = failed
+            return result
         try:
             commits, files, truncated = read_range(release.repository, base, release.commit)
         except repo.RepoError as exc:
             result.error = f"The repository could not be read: {exc.message}"
-            return result
         except OSError as exc:  # git missing, disk full: say so plainly
             result.error = f"The repository could not be read: {exc.strerror or exc}"
+        if result.error:
+            cache.set(failure_key, result.error, FAILURE_TTL)
             return result
         cached = CommitRange(
             repository=release.repository,

@@ -183,3 +183,17 @@ def test_range_is_capped(team, alice, dave, repo, monkeypatch):
     release = make_release(team, alice, repository=repo["url"], commit=head)
     shipping = commit_range.shipping(release)
     assert shipping.truncated and len(shipping.commits) == 2
+
+
+def test_an_unreadable_repository_is_not_fetched_again_on_every_view(
+    team, alice, settings, tmp_path, monkeypatch
+):
+    settings.DATA_DIR = tmp_path / "data"
+    settings.RELEASEGATE_READ_COMMIT_RANGES = True
+    release = ready_for_review(make_release(team, alice, repository=str(tmp_path / "missing")), alice)
+    reads = []
+    real_read_range = commit_range.read_range
+    monkeypatch.setattr(commit_range, "read_range", lambda *a: reads.append(a) or real_read_range(*a))
+    first, second = commit_range.shipping(release), commit_range.shipping(release)
+    assert len(reads) == 1
+    assert second.error == first.error and "could not be read" in first.error
