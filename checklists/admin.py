@@ -1,5 +1,5 @@
 """Django admin. Teams, members and templates are edited here directly; everything that
-changes a release goes through checklists/workflow.py, so its rules hold here too."""
+changes a release goes through checklists/workflow/, so its rules hold here too."""
 
 from collections.abc import Callable
 

@@ -1,6 +1,6 @@
 """releasegate's domain: teams, checklist templates, releases and what happens to them.
 
-State changes never happen here: they live in checklists/workflow.py. Models hold
+State changes never happen here: they live in checklists/workflow/. Models hold
 data, invariants (constraints) and read-only predicates.
 """
 

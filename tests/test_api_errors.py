@@ -77,7 +77,7 @@ def test_an_unexpected_error_under_api_is_a_json_500(release, alice, monkeypatch
     def boom(*args, **kwargs):
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(workflow, "gate_reasons", boom)
+    monkeypatch.setattr(workflow, "gate_status", boom)
     client = client_for(alice)
     client.raise_request_exception = False
     response = client.get(release_url(release, "gate/?commit=" + release.commit))

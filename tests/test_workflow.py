@@ -1,4 +1,4 @@
-"""The workflow rules of DESIGN.md, tested on checklists/workflow.py against the database."""
+"""The workflow rules of DESIGN.md, tested on checklists/workflow/ against the database."""
 
 import pytest
 

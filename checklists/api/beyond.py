@@ -1,5 +1,5 @@
 """API of the rules beyond the gate (docs/rules.md): follow-ups, what ships, independence,
-freeze windows and overrides, webhooks. Views check shape and call workflow.py."""
+freeze windows and overrides, webhooks. Views check shape and call checklists/workflow/."""
 
 from __future__ import annotations
 

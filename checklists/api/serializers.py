@@ -1,4 +1,4 @@
-"""Shapes of the API: input serializers check types only; workflow.py decides the rules.
+"""Shapes of the API: input serializers check types only; checklists/workflow/ decides the rules.
 
 Output serializers read only what the views prefetch (views.release_queryset), so a
 release renders in a constant number of queries.

@@ -1,6 +1,6 @@
-"""HTTP API v1 (docs: /api/v1/docs/). Each view checks shape, calls workflow.py, renders.
+"""HTTP API v1 (docs: /api/v1/docs/). Each view checks shape, calls checklists/workflow/, renders.
 
-Who may do what is decided in checklists/permissions.py and workflow.py: a release the
+Who may do what is decided in checklists/permissions.py and checklists/workflow/: a release the
 user may not read is a 404, a change they may not make is a 403 (errors.py).
 """
 
