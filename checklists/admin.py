@@ -304,7 +304,9 @@ class FollowUpAdmin(WorkflowChangeFormMixin, admin.ModelAdmin):
 
 class WebhookForm(forms.ModelForm):
     events = forms.MultipleChoiceField(
-        choices=[(e, e) for e in WEBHOOK_EVENTS], initial=list(WEBHOOK_EVENTS), widget=forms.CheckboxSelectMultiple
+        choices=[(e, e) for e in WEBHOOK_EVENTS],
+        initial=list(WEBHOOK_EVENTS),
+        widget=forms.CheckboxSelectMultiple,
     )
 
     class Meta:

@@ -158,9 +158,10 @@ def shipping(release: Release) -> Shipping:
         return result
     cached = CommitRange.objects.filter(repository=release.repository, base=base, head=release.commit).first()
     if cached is None:
-        failure_key = "releasegate:range-failure:" + hashlib.sha256(
-            f"{release.repository}\n{base}\n{release.commit}".encode()
-        ).hexdigest()
+        failure_key = (
+            "releasegate:range-failure:"
+            + hashlib.sha256(f"{release.repository}\n{base}\n{release.commit}".encode()).hexdigest()
+        )
         if failed := cache.get(failure_key):
             result.error = failed
             return result

@@ -545,7 +545,9 @@ class FollowUp(models.Model):
     class Meta:
         ordering = ["due_date", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["release", "item_key"], name="%(app_label)s_%(class)s_one_per_item"),
+            models.UniqueConstraint(
+                fields=["release", "item_key"], name="%(app_label)s_%(class)s_one_per_item"
+            ),
             models.CheckConstraint(
                 condition=Q(closed_at__isnull=True) | ~Q(evidence=""),
                 name="%(app_label)s_%(class)s_closed_has_evidence",
@@ -652,7 +654,9 @@ class FreezeOverride(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["release", "window"], name="%(app_label)s_%(class)s_one_per_window"),
+            models.UniqueConstraint(
+                fields=["release", "window"], name="%(app_label)s_%(class)s_one_per_window"
+            ),
         ]
 
     def __str__(self) -> str:

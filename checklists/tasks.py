@@ -216,7 +216,9 @@ def run_scan_now(run_id: int) -> ScanRun | None:
     return record(run_id, result)
 
 
-@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=None, soft_time_limit=60, time_limit=90)
+@shared_task(
+    bind=True, acks_late=True, ignore_result=True, max_retries=None, soft_time_limit=60, time_limit=90
+)
 def deliver_webhook(self, delivery_id: int) -> str:
     """POST one webhook delivery; retried with exponential backoff (checklists/webhooks.py)."""
     from . import webhooks

@@ -103,7 +103,8 @@ def test_page_shows_expiry_and_required_groups(client, team, approved, alice, bo
     html = client.get(reverse("checklists:release", args=[approved.pk])).content.decode()
     assert "Your approval expired" in html and 'class="signoff-form"' in html
     response = client.post(
-        reverse("checklists:release_signoff", args=[approved.pk]), {"decision": "approve", "comment": "renewed"}
+        reverse("checklists:release_signoff", args=[approved.pk]),
+        {"decision": "approve", "comment": "renewed"},
     )
     assert response.status_code == 302 and workflow.gate_reasons(approved, approved.commit) == []
 

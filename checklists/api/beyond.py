@@ -228,6 +228,7 @@ class IndependenceView(ApiView):
 
 class FreezeOverrideView(ApiView):
     queryset = Release.objects.none()  # for the schema's path parameter types
+
     @extend_schema(
         summary="Let a hotfix through the team's deploy freeze",
         description="A reviewer of the team (not the author) gives the reason; audited. 409 `freeze` "
@@ -246,6 +247,7 @@ class FreezeOverrideView(ApiView):
 class FreezeWindowListView(ApiView):
     queryset = Team.objects.none()
     lookup_field = "slug"
+
     @extend_schema(
         summary="A team's deploy freeze windows (current and future)",
         description="Windows are set by an admin. `active` lists the ones in force now.",
@@ -264,6 +266,7 @@ class FreezeWindowListView(ApiView):
 class WebhookListView(ApiView):
     queryset = Team.objects.none()
     lookup_field = "slug"
+
     @extend_schema(
         summary="A team's webhooks (never their secrets)",
         responses={200: WebhookSerializer(many=True), **_errors(401, 403, 404)},

@@ -48,7 +48,8 @@ class ItemSerializer(serializers.ModelSerializer):
     set_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     scan = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     evidence_about = serializers.JSONField(
-        read_only=True, help_text='What the evidence covers: {"kind": "commit", "commit"} or {"kind": "text", "text", "at"}.'
+        read_only=True,
+        help_text='What the evidence covers: {"kind": "commit", "commit"} or {"kind": "text", "text", "at"}.',
     )
 
     class Meta:
@@ -243,7 +244,8 @@ class GateClosedSerializer(serializers.Serializer):
     status = serializers.CharField()
     reasons = serializers.ListField(child=serializers.CharField())
     freeze = serializers.ListField(
-        child=serializers.DictField(), help_text="Deploy freeze windows that keep the gate shut (id, starts_at, ends_at, reason)."
+        child=serializers.DictField(),
+        help_text="Deploy freeze windows that keep the gate shut (id, starts_at, ends_at, reason).",
     )
     error = ErrorDetailSerializer()
 

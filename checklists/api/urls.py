@@ -45,7 +45,11 @@ urlpatterns = [
     path("v1/followups/<int:pk>/close/", beyond.FollowUpCloseView.as_view(), name="followup-close"),
     path("v1/teams/<slug:slug>/freezes/", beyond.FreezeWindowListView.as_view(), name="team-freezes"),
     path("v1/teams/<slug:slug>/webhooks/", beyond.WebhookListView.as_view(), name="team-webhooks"),
-    path("v1/webhooks/<int:pk>/deliveries/", beyond.WebhookDeliveryListView.as_view(), name="webhook-deliveries"),
+    path(
+        "v1/webhooks/<int:pk>/deliveries/",
+        beyond.WebhookDeliveryListView.as_view(),
+        name="webhook-deliveries",
+    ),
     path("v1/exceptions/", views.ExceptionListView.as_view(), name="exception-list"),
     path("v1/templates/", views.TemplateListView.as_view(), name="template-list"),
     path("v1/templates/<int:pk>/", views.TemplateDetailView.as_view(), name="template-detail"),

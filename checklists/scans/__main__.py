@@ -18,12 +18,16 @@ from checklists.scans.base import ScanTarget
 
 def main(argv: list[str]) -> int:
     path = str(Path(argv[0] if argv else ".").resolve())
-    sha = subprocess.run(  # noqa: S603
-        ["git", "rev-parse", "HEAD"],  # noqa: S607
-        cwd=path,
-        check=True,
-        capture_output=True,
-    ).stdout.decode().strip()
+    sha = (
+        subprocess.run(  # noqa: S603
+            ["git", "rev-parse", "HEAD"],  # noqa: S607
+            cwd=path,
+            check=True,
+            capture_output=True,
+        )
+        .stdout.decode()
+        .strip()
+    )
     with tempfile.TemporaryDirectory(prefix="releasegate-selfscan-") as mirrors:
         snap = repo.snapshot(path, sha, base=Path(mirrors))
         result = secrets.run(ScanTarget(path, sha, snap))
