@@ -95,9 +95,11 @@ def group_assignment(release: Release, approvers: set[int]) -> tuple[dict[str, i
     return assigned, sorted(name for name in slots if name not in assigned)
 
 
-def shortfall(release: Release, *, now: datetime | None = None) -> list[str]:
-    """Why the current approvals are not enough (empty when they are)."""
-    approvals = counting_approvals(release, now=now)
+def shortfall(
+    release: Release, *, now: datetime | None = None, counting: list[SignOff] | None = None
+) -> list[str]:
+    """Why the current approvals are not enough (empty when they are); `counting` if known already."""
+    approvals = counting_approvals(release, now=now) if counting is None else counting
     reasons = []
     required = release.team.required_approvals
     if len(approvals) < required:

@@ -345,7 +345,7 @@ class GateView(ApiView):
             "release": release.pk,
             "commit": release.commit,
             "approved_at": release.approved_at,
-            "approvals": workflow.count_current_approvals(release),
+            "approvals": gate.approvals,
             "required_approvals": release.team.required_approvals,
         }
         return Response(s.GateOpenSerializer(body).data)

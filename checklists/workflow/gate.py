@@ -30,32 +30,31 @@ from .base import (
 class GateStatus:
     reasons: list[str]
     freeze: list[dict]  # the freeze windows among the reasons
+    approvals: int  # approvals that count now (0 unless the release is approved)
 
 
 def gate_status(release: Release, commit: Any) -> GateStatus:
-    """The gate's answer: why it is shut (reasons) and which freeze windows shut it."""
-    windows: list = []
-    reasons = gate_reasons(release, commit, windows)
-    return GateStatus(reasons=reasons, freeze=[w.as_dict() for w in windows])
-
-
-def gate_reasons(release: Release, commit: Any, windows_out: list | None = None) -> list[str]:
-    """Why a pipeline may not deploy `commit` of this release now; empty when the gate is open."""
+    """The gate's answer: why it is shut (reasons, empty when open) and which freeze windows shut it."""
     reasons = []
     sha = commit.strip().lower() if isinstance(commit, str) else ""
     if not SHA_RE.fullmatch(sha):
         reasons.append("Give the commit you are about to deploy as ?commit=<full 40-character SHA>.")
     elif sha != release.commit:
         reasons.append(f"Commit {sha} is not the release's commit {release.commit}.")
+    counting = []
     if release.status != Status.APPROVED:
         reasons.append(f"The release is {release.get_status_display().lower()}, not approved.")
     else:
-        reasons.extend(approvals.shortfall(release))
+        counting = approvals.counting_approvals(release)
+        reasons.extend(approvals.shortfall(release, counting=counting))
     windows = freeze.blocking_windows(release)
     reasons.extend(freeze.describe(window) for window in windows)
-    if windows_out is not None:
-        windows_out.extend(windows)
-    return reasons
+    return GateStatus(reasons=reasons, freeze=[w.as_dict() for w in windows], approvals=len(counting))
+
+
+def gate_reasons(release: Release, commit: Any) -> list[str]:
+    """Why a pipeline may not deploy `commit` of this release now; empty when the gate is open."""
+    return gate_status(release, commit).reasons
 
 
 # --- rules beyond the gate (docs/rules.md) ---------------------------------------------
