@@ -76,33 +76,51 @@ class Worker:
             os.killpg(self.proc.pid, sig)
             self.proc.wait(timeout=30)
 
+    def stop(self) -> None:
+        """Warm shutdown, then SIGKILL if it does not end in time."""
+        self.kill(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
+def worker_env(tmp_path, broker: str, **extra: str) -> dict:
+    """The environment of a worker process on the test database and the given broker."""
+    return {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "CELERY_BROKER_URL": broker,
+        "RELEASEGATE_DATA_DIR": str(tmp_path / "data"),
+        "RELEASEGATE_SWEEP_SECONDS": "1",
+        "PYTHONPATH": str(ROOT),
+        **extra,
+    }
+
+
+class WorkerPool:
+    """Workers a test starts; every one is stopped when the test ends."""
+
+    def __init__(self, tmp_path):
+        self.tmp_path, self.workers = tmp_path, []
+
+    def start(self, name: str, env: dict) -> Worker:
+        worker = Worker(name, self.tmp_path, env)
+        self.workers.append(worker)
+        worker.wait_ready()
+        return worker
+
+    def stop_all(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+
 
 @pytest.fixture
 def start_worker(tmp_path):
     from releasegate.celery import app
 
     app.control.purge()  # messages left by an earlier run name ids of another database
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "CELERY_BROKER_URL": os.environ["CELERY_BROKER_URL"],
-        "RELEASEGATE_DATA_DIR": str(tmp_path / "data"),
-        "RELEASEGATE_SCAN_STALE_SECONDS": "4",
-        "RELEASEGATE_SWEEP_SECONDS": "1",
-        "PYTHONPATH": str(ROOT),
-    }
-    workers: list[Worker] = []
-
-    def start(name: str) -> Worker:
-        worker = Worker(name, tmp_path, env)
-        workers.append(worker)
-        worker.wait_ready()
-        return worker
-
-    yield start
-    for worker in workers:
-        worker.kill(signal.SIGTERM)
-        try:
-            worker.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+    env = worker_env(tmp_path, os.environ["CELERY_BROKER_URL"], RELEASEGATE_SCAN_STALE_SECONDS="4")
+    pool = WorkerPool(tmp_path)
+    yield lambda name: pool.start(name, env)
+    pool.stop_all()

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.integration.conftest import Worker, _database_url
+from tests.integration.conftest import Worker, WorkerPool, _database_url, worker_env
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB_PORT = 8107
@@ -166,28 +166,13 @@ def start_gunicorn(tmp_path):
 @pytest.fixture
 def start_workers(tmp_path):
     """Celery workers (with beat: the sweep runs every second) on a broker of the test's choice."""
-    workers: list[Worker] = []
+    pool = WorkerPool(tmp_path)
 
     def start(name: str, broker: str) -> Worker:
-        env = {
-            **os.environ,
-            "DATABASE_URL": _database_url(),
-            "CELERY_BROKER_URL": broker,
-            "RELEASEGATE_DATA_DIR": str(tmp_path / "data"),
-            "RELEASEGATE_SCAN_STALE_SECONDS": "3",
-            "RELEASEGATE_SWEEP_SECONDS": "1",
-            "RELEASEGATE_SCAN_MAX_ATTEMPTS": "20",
-            "PYTHONPATH": str(ROOT),
-        }
-        worker = Worker(name, tmp_path, env)
-        workers.append(worker)
-        worker.wait_ready()
-        return worker
+        env = worker_env(
+            tmp_path, broker, RELEASEGATE_SCAN_STALE_SECONDS="3", RELEASEGATE_SCAN_MAX_ATTEMPTS="20"
+        )
+        return pool.start(name, env)
 
     yield start
-    for worker in workers:
-        worker.kill(signal.SIGTERM)
-        try:
-            worker.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+    pool.stop_all()
