@@ -370,3 +370,6 @@ AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# Failed logins and lockouts are still logged; this only drops the start-up banner that
+# every manage.py command would print.
+AXES_VERBOSE = False

@@ -67,7 +67,7 @@ def satisfied_label(item) -> str:
         return f"by the {argument.replace('_', ' ')} scan"
     if kind == "signoff":
         return "by reviewers' approvals"
-    return "ticked by hand"
+    return "by hand (ticked with evidence)"
 
 
 @register.filter
