@@ -11,7 +11,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -83,6 +85,39 @@ class Worker:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.kill()
+
+
+class ProtectedEndpoint:
+    """An endpoint on 127.0.0.1 that answers 401 after `delay` seconds and counts its hits.
+
+    Auth-probe scans in these suites contact only such local endpoints.
+    """
+
+    def __init__(self, port: int, *, delay: float = 0.0):
+        self.port, self.hits = port, 0
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                endpoint.hits += 1
+                time.sleep(delay)
+                self.send_response(401)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        ThreadingHTTPServer.allow_reuse_address = True
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def urls(self, count: int) -> list[str]:
+        return [f"http://127.0.0.1:{self.port}/api/{n}" for n in range(count)]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def worker_env(tmp_path, broker: str, **extra: str) -> dict:

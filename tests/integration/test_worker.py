@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.conf import settings
@@ -13,6 +11,7 @@ from checklists import workflow
 from checklists.models import AuditEvent, ChecklistItem, ScanRun
 from checklists.scans.demo import make_demo_repository
 from tests.factories import make_release
+from tests.integration.conftest import ProtectedEndpoint
 
 pytestmark = pytest.mark.django_db(transaction=True)
 REPO_SCANS = ["secrets", "mock_flag", "env_credentials", "debug_off"]
@@ -57,40 +56,22 @@ def test_worker_fails_planted_problems_and_passes_a_clean_repository(team, alice
     assert "app/gateway_client.py" in {f["file"] for f in secrets_run.findings}
 
 
-class SlowProtected(BaseHTTPRequestHandler):
-    requests = 0
-
-    def do_GET(self):
-        SlowProtected.requests += 1
-        time.sleep(SLOW_SECONDS)
-        self.send_response(401)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
-def slow_endpoints():
-    ThreadingHTTPServer.allow_reuse_address = True
-    server = ThreadingHTTPServer(("127.0.0.1", PROBE_PORT), SlowProtected)
-    SlowProtected.requests = 0
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield [f"http://127.0.0.1:{PROBE_PORT}/api/{n}" for n in range(4)]
-    server.shutdown()
-    server.server_close()
+def slow_endpoint():
+    endpoint = ProtectedEndpoint(PROBE_PORT, delay=SLOW_SECONDS)
+    yield endpoint
+    endpoint.close()
 
 
 def test_scan_of_a_sigkilled_worker_is_redelivered_and_recorded_once(
-    team, alice, start_worker, slow_endpoints
+    team, alice, start_worker, slow_endpoint
 ):
-    team.probe_endpoints = slow_endpoints  # four slow answers: a scan of about ten seconds
+    team.probe_endpoints = slow_endpoint.urls(4)  # four slow answers: a scan of about ten seconds
     team.save()
     release = make_release(team, alice)
     first = start_worker("doomed")
     [run] = workflow.request_scans(release, actor=alice, scanners=["auth_probe"])
-    wait_for(lambda: SlowProtected.requests >= 1, 30, "the scan to start")
+    wait_for(lambda: slow_endpoint.hits >= 1, 30, "the scan to start")
     assert ScanRun.objects.get(pk=run.pk).status == "running"
     first.kill()  # SIGKILL the whole worker: main process, pool child and beat
 

@@ -15,10 +15,8 @@ written; once connections are allowed again the same gunicorn answers 200.
 from __future__ import annotations
 
 import json
-import threading
 import urllib.error
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
@@ -28,30 +26,18 @@ from rest_framework.authtoken.models import Token
 
 from checklists.models import AuditEvent, ScanRun
 from tests.factories import make_release
+from tests.integration.conftest import ProtectedEndpoint
 
 from .conftest import HOST, PROBE_PORT, wait_for
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
 
-class Protected(BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.send_response(401)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def endpoints():
-    ThreadingHTTPServer.allow_reuse_address = True
-    server = ThreadingHTTPServer((HOST, PROBE_PORT), Protected)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield [f"http://{HOST}:{PROBE_PORT}/api/orders"]
-    server.shutdown()
-    server.server_close()
+    endpoint = ProtectedEndpoint(PROBE_PORT)
+    yield endpoint.urls(1)
+    endpoint.close()
 
 
 def session_cookie(user) -> str:

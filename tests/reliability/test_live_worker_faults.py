@@ -11,17 +11,16 @@ no run is duplicated, and each item follows its run.
 from __future__ import annotations
 
 import os
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from checklists import workflow
 from checklists.models import AuditEvent, ScanRun
 from tests.factories import make_release
+from tests.integration.conftest import ProtectedEndpoint
 
-from .conftest import HOST, PROBE_PORT, wait_for
+from .conftest import PROBE_PORT, wait_for
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 KILLS = 10
@@ -29,39 +28,19 @@ RELEASES = 10
 SLOW_SECONDS = 1.5
 
 
-class Slow(BaseHTTPRequestHandler):
-    hits = 0
-
-    def do_GET(self):
-        Slow.hits += 1
-        time.sleep(SLOW_SECONDS)
-        self.send_response(401)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
-def slow_endpoints():
-    ThreadingHTTPServer.allow_reuse_address = True
-    server = ThreadingHTTPServer((HOST, PROBE_PORT), Slow)
-    Slow.hits = 0
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield [f"http://{HOST}:{PROBE_PORT}/api/{n}" for n in range(2)]
-    server.shutdown()
-    server.server_close()
+def slow_endpoint():
+    endpoint = ProtectedEndpoint(PROBE_PORT, delay=SLOW_SECONDS)
+    yield endpoint
+    endpoint.close()
 
 
-def test_ten_sigkilled_workers_leave_every_scan_final_exactly_once(
-    team, alice, slow_endpoints, start_workers
-):
+def test_ten_sigkilled_workers_leave_every_scan_final_exactly_once(team, alice, slow_endpoint, start_workers):
     from releasegate.celery import app
 
     broker = os.environ["CELERY_BROKER_URL"]
     app.control.purge()
-    team.probe_endpoints = slow_endpoints
+    team.probe_endpoints = slow_endpoint.urls(2)
     team.save()
     releases = [make_release(team, alice, title=f"Fault {n}") for n in range(RELEASES)]
     for release in releases:
@@ -69,9 +48,11 @@ def test_ten_sigkilled_workers_leave_every_scan_final_exactly_once(
     started = time.monotonic()
 
     for n in range(KILLS):
-        hits = Slow.hits
+        hits = slow_endpoint.hits
         worker = start_workers(f"doomed{n}", broker)
-        wait_for(lambda hits=hits: Slow.hits > hits, 60, f"worker {n} to start a scan", interval=0.05)
+        wait_for(
+            lambda hits=hits: slow_endpoint.hits > hits, 60, f"worker {n} to start a scan", interval=0.05
+        )
         worker.kill()  # SIGKILL, mid-scan
     start_workers("survivor1", broker)
     start_workers("survivor2", broker)
