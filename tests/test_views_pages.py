@@ -233,3 +233,35 @@ def test_profile_shows_and_rotates_the_api_token(client, alice):
     client.post(reverse("checklists:rotate_token"))
     assert Token.objects.get(user=alice).key != first
     assert client.get(reverse("checklists:rotate_token")).status_code == 405
+
+
+def test_history_filters_keep_their_values_escaped(client, release, alice):
+    client.force_login(alice)
+    page = client.get(
+        reverse("checklists:history"),
+        {"team": "payments", "status": "draft", "author": '"><b>x', "since": "2026-01-02"},
+    ).content.decode()
+    assert '<option value="payments" selected>Payments</option>' in page
+    assert '<option value="draft" selected>Draft</option>' in page
+    assert '<option value="in_review">In review</option>' in page
+    assert (
+        'name="author" id="id_author" class="form-control form-control-sm" value="&quot;&gt;&lt;b&gt;x"'
+        in page
+    )
+    assert '<input type="date" name="since" id="id_since"' in page and 'value="2026-01-02"' in page
+    assert '<label class="form-label small" for="id_team">' in page
+
+
+def test_history_counts_at_most_the_cap_and_says_so(client, team, alice, monkeypatch):
+    from checklists.paging import CappedPaginator
+
+    monkeypatch.setattr(CappedPaginator, "cap", 3)
+    for _ in range(5):
+        make_release(team, alice)
+    client.force_login(alice)
+    response = client.get(reverse("checklists:history"))
+    paginator = response.context["page"].paginator
+    assert (paginator.count, paginator.capped) == (4, True)
+    assert "Export CSV (more than 3 rows)" in response.content.decode()
+    csv_rows = client.get(reverse("checklists:history_csv")).getvalue().decode().strip().splitlines()
+    assert len(csv_rows) == 1 + 5  # the export is never capped

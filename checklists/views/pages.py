@@ -7,7 +7,6 @@ from collections.abc import Iterable, Iterator
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -20,6 +19,7 @@ from .. import metrics, permissions
 from ..errors import NotAllowed
 from ..filters import HistoryFilter
 from ..models import AuditEvent, ChecklistItem, FollowUp, Membership, Release, ScanRun, SignOff
+from ..paging import CappedPaginator
 from .common import refusal
 
 Status = Release.Status
@@ -103,7 +103,7 @@ def _history_filter(request: HttpRequest) -> HistoryFilter:
 @require_GET
 def history(request: HttpRequest) -> HttpResponse:
     filterset = _history_filter(request)
-    page = Paginator(filterset.qs, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(filterset.qs, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "checklists/history.html",
