@@ -164,9 +164,10 @@ def test_a_malformed_key_is_a_400(team, alice, key):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite serialises writers; the race needs PostgreSQL"
+)
 def test_two_racing_requests_with_one_key_create_one_release():
-    if connection.vendor != "postgresql":
-        pytest.skip("SQLite serialises writers; the race needs PostgreSQL")
     from checklists.models import Membership
 
     alice = UserFactory(username="alice")
