@@ -60,6 +60,13 @@ class BlockedError(TransitionError):
     code = "blocked"
 
 
+class WriteConflict(WorkflowError):
+    """Concurrent transactions deadlocked twice; nothing was changed and repeating is safe."""
+
+    status = 409
+    code = "write_conflict"
+
+
 class TooLarge(WorkflowError):
     status = 413
     code = "too_large"

@@ -195,9 +195,11 @@ def sweep_scans() -> dict:
             done["gave_up"].append(run_id)
         elif workflow.requeue_scan(run_id, stale_before=stale) and enqueue(run_id):
             done["requeued"].append(run_id)
-    waiting = ScanRun.objects.filter(status=Status.QUEUED, queued_at__lt=stale).values_list("pk", flat=True)
+    # Queued runs wait longer before a re-send: a busy pool may simply not have reached them.
+    unsent = now - timedelta(seconds=settings.RELEASEGATE_SCAN_RESEND_SECONDS)
+    waiting = ScanRun.objects.filter(status=Status.QUEUED, queued_at__lt=unsent).values_list("pk", flat=True)
     for run_id in list(waiting[:500]):
-        if workflow.mark_scan_enqueued(run_id, not_since=stale) and enqueue(run_id):
+        if workflow.mark_scan_enqueued(run_id, not_since=unsent) and enqueue(run_id):
             done["resent"].append(run_id)
     if any(done.values()):
         logger.info("scan sweep: %s", done)

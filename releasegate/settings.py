@@ -247,9 +247,12 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # --- Scans (checklists/tasks.py, docs/scans.md) -----------------------------
-RELEASEGATE_SWEEP_SECONDS = float(env_str("RELEASEGATE_SWEEP_SECONDS", "60"))
+RELEASEGATE_SWEEP_SECONDS = float(env_str("RELEASEGATE_SWEEP_SECONDS", "10"))
 # A running scan whose heartbeat is older than this is presumed dead and re-queued.
-RELEASEGATE_SCAN_STALE_SECONDS = float(env_str("RELEASEGATE_SCAN_STALE_SECONDS", "120"))
+# Heartbeats come every STALE/4 seconds, so a killed worker is noticed within STALE + SWEEP.
+RELEASEGATE_SCAN_STALE_SECONDS = float(env_str("RELEASEGATE_SCAN_STALE_SECONDS", "30"))
+# A queued run no worker took for this long is sent to the broker again (it was lost).
+RELEASEGATE_SCAN_RESEND_SECONDS = float(env_str("RELEASEGATE_SCAN_RESEND_SECONDS", "120"))
 RELEASEGATE_SCAN_MAX_ATTEMPTS = int(env_str("RELEASEGATE_SCAN_MAX_ATTEMPTS", "3"))
 RELEASEGATE_SCAN_SOFT_TIME_LIMIT = int(env_str("RELEASEGATE_SCAN_SOFT_TIME_LIMIT", "240"))
 RELEASEGATE_SCAN_MAX_FILE_BYTES = int(env_str("RELEASEGATE_SCAN_MAX_FILE_BYTES", str(5 * 1024 * 1024)))

@@ -14,12 +14,13 @@ import hashlib
 import json
 from collections.abc import Callable
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ..errors import InvalidInput, WorkflowError
 from ..models import IdempotencyRecord
+from ..workflow.transactions import run_atomic
 
 HEADER = "Idempotency-Key"
 KEY_MAX = 255
@@ -71,20 +72,24 @@ def idempotent(request: Request, request_hash: str, handler: Callable[[], Respon
         return handler()
     scope = f"{request.method} {request.path}"[:255]
     lookup = {"user": request.user, "key": key, "scope": scope}
+
+    def once() -> Response:
+        record = IdempotencyRecord.objects.filter(**lookup).first()
+        if record is not None:
+            return _replay(record, request_hash)
+        response = handler()
+        if 200 <= response.status_code < 300:
+            IdempotencyRecord.objects.create(
+                **lookup,
+                request_hash=request_hash,
+                response_status=response.status_code,
+                response_body=response.data,
+            )
+        return response
+
     try:
-        with transaction.atomic():
-            record = IdempotencyRecord.objects.filter(**lookup).first()
-            if record is not None:
-                return _replay(record, request_hash)
-            response = handler()
-            if 200 <= response.status_code < 300:
-                IdempotencyRecord.objects.create(
-                    **lookup,
-                    request_hash=request_hash,
-                    response_status=response.status_code,
-                    response_body=response.data,
-                )
-            return response
+        # One transaction for the change and its record, retried once after a deadlock.
+        return run_atomic(once)
     except IntegrityError:
         record = IdempotencyRecord.objects.filter(**lookup).first()
         if record is None:

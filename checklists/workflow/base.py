@@ -138,9 +138,16 @@ def _audit(release: Release | None, actor: User | None, verb: str, **payload) ->
 
 
 def _lock(release: Release | int) -> Release:
+    """Lock the release row, and only that row (docs/reliability.md, "Lock order").
+
+    `of=("self",)` keeps the joined team row unlocked: a new release's foreign-key check
+    waits for a share lock on its team at commit, so locking teams here deadlocked creates
+    against ticks. NO KEY UPDATE still excludes every other workflow writer of this
+    release, but not the key-share locks of rows that merely reference it.
+    """
     pk = release.pk if isinstance(release, Release) else release
     try:
-        return Release.objects.select_for_update().select_related("team").get(pk=pk)
+        return Release.objects.select_for_update(of=("self",), no_key=True).select_related("team").get(pk=pk)
     except Release.DoesNotExist:
         raise NotFound("No such release.") from None
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import transaction
 
 from .. import approvals, freeze, permissions
 from ..errors import InvalidInput, TransitionError
@@ -24,6 +23,7 @@ from .base import (
     _clean_text,
     _lock,
 )
+from .transactions import write_transaction
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def _check_freeze(release: Release) -> None:
         )
 
 
-@transaction.atomic
+@write_transaction
 def override_freeze(release: Release | int, *, actor: User, reason: str) -> list[FreezeOverride]:
     """Let a hotfix through the team's active freeze window(s); a reviewer (not its author) says why."""
     release = _lock(release)

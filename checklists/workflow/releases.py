@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import transaction
 from django.utils import timezone
 
 from .. import approvals, followups, notifications, permissions, webhooks
@@ -42,11 +41,12 @@ from .base import (
 )
 from .gate import _check_freeze, independence_warning
 from .scans import _create_scan_runs
+from .transactions import write_transaction
 
 # --- releases ----------------------------------------------------------------
 
 
-@transaction.atomic
+@write_transaction
 def create_release(*, actor: User, team: Team | str, data: dict) -> Release:
     """Open a draft release; its checklist is a copy of the team's template."""
     if isinstance(team, str):
@@ -83,7 +83,7 @@ def create_release(*, actor: User, team: Team | str, data: dict) -> Release:
     return release
 
 
-@transaction.atomic
+@write_transaction
 def update_release(release: Release | int, *, actor: User, data: dict) -> Release:
     """Edit a release's fields. Any change after a sign-off makes it stale."""
     release = _lock(release)
@@ -122,7 +122,7 @@ def update_release(release: Release | int, *, actor: User, data: dict) -> Releas
     return release
 
 
-@transaction.atomic
+@write_transaction
 def set_item_state(
     release: Release | int,
     key: str,
@@ -136,7 +136,7 @@ def set_item_state(
     release = _lock(release)
     _require_open(release)
     _require_member(actor, release)
-    item = release.items.select_for_update().filter(key=key).first()
+    item = release.items.select_for_update(of=("self",)).select_related("set_by").filter(key=key).first()
     if item is None:
         raise NotFound(f"The checklist has no item {key!r}.", code="unknown_item")
     if state not in State.values:
@@ -204,7 +204,7 @@ def _check_item_change(release: Release, item: ChecklistItem, state: str, reason
         raise InvalidInput("A failed automated check cannot be marked not applicable; re-run it or waive it.")
 
 
-@transaction.atomic
+@write_transaction
 def submit(release: Release | int, *, actor: User) -> Release:
     """Send a draft for review; queue the scans that have not run on this commit."""
     release = _lock(release)
@@ -247,7 +247,7 @@ class SignOffResult:
     release: Release
 
 
-@transaction.atomic
+@write_transaction
 def sign_off(release: Release | int, *, actor: User, decision: str, comment: str = "") -> SignOffResult:
     """Approve or reject a release in review; enough approvals approve it, a rejection sends it back."""
     release = _lock(release)
@@ -318,7 +318,7 @@ def sign_off(release: Release | int, *, actor: User, decision: str, comment: str
     return SignOffResult(signoff=signoff, release=release)
 
 
-@transaction.atomic
+@write_transaction
 def deploy(
     release: Release | int, *, actor: User, commit: str | None = None, version_after: str | None = None
 ):
@@ -355,7 +355,7 @@ def deploy(
     return release
 
 
-@transaction.atomic
+@write_transaction
 def rollback(release: Release | int, *, actor: User, reason: str) -> Release:
     """Record that a deployed release was rolled back, and why."""
     release = _lock(release)
@@ -374,7 +374,7 @@ def rollback(release: Release | int, *, actor: User, reason: str) -> Release:
     return release
 
 
-@transaction.atomic
+@write_transaction
 def cancel(release: Release | int, *, actor: User, reason: str = "") -> Release:
     """Abandon a release that is still a draft or in review."""
     release = _lock(release)

@@ -32,6 +32,7 @@ from .base import (
     _require_open,
     clean_commit,
 )
+from .transactions import write_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ def _create_scan_runs(
     return created
 
 
-@transaction.atomic
+@write_transaction
 def request_scans(
     release: Release | int, *, actor: User | None, scanners: list[str] | None = None, force: bool = False
 ) -> list[ScanRun]:
@@ -141,7 +142,7 @@ def mark_scan_enqueued(run_id: int, *, not_since) -> bool:
     )
 
 
-@transaction.atomic
+@write_transaction
 def record_scan_result(
     run_id: int, *, status: str, findings: list | None = None, summary: dict | None = None, error: str = ""
 ) -> ScanRun | None:
@@ -198,15 +199,20 @@ def record_scan_result(
 class TestReportResult:
     report: TestReport
     summary: JUnitSummary
+    scans: list[ScanRun]  # the tests scan queued to judge it (release commit only)
 
     __test__ = False  # not a pytest test class
 
 
-@transaction.atomic
+@write_transaction
 def store_test_report(
     release: Release | int, *, actor: User, content: bytes, commit: str | None = None
 ) -> TestReportResult:
-    """Keep a JUnit XML report for a commit of the release (the release's own by default)."""
+    """Keep a JUnit XML report for a commit of the release (the release's own by default).
+
+    A report for the release's commit re-runs its `tests` scan in the same transaction, so
+    an upload is never stored without the scan that judges it (nor the reverse).
+    """
     release = _lock(release)
     _require_open(release)
     _require_member(actor, release)
@@ -225,4 +231,7 @@ def store_test_report(
     _audit(
         release, actor, "test_report.uploaded", report=report.pk, commit=commit, size=report.size, **counts
     )
-    return TestReportResult(report=report, summary=summary)
+    runs = []
+    if commit == release.commit and release.items.filter(satisfied_by="scan:tests").exists():
+        runs = request_scans(release, actor=actor, scanners=["tests"], force=True)
+    return TestReportResult(report=report, summary=summary, scans=runs)

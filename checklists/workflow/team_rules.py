@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
-from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from .. import permissions, webhooks
@@ -15,23 +13,27 @@ from ..models import (
     EVIDENCE_MAX,
     FollowUp,
     Membership,
-    Release,
     Team,
     Webhook,
 )
 from .base import (
     _audit,
+    _bump,
     _clean_text,
+    _lock,
 )
+from .transactions import write_transaction
 
 
-@transaction.atomic
+@write_transaction
 def close_followup(followup: FollowUp | int, *, actor: User, evidence: str) -> FollowUp:
     """Close a hotfix waiver's follow-up with evidence that the item is now done (audited)."""
     pk = followup.pk if isinstance(followup, FollowUp) else followup
-    found = FollowUp.objects.select_for_update().filter(pk=pk).first()
-    if found is None:
+    release_id = FollowUp.objects.filter(pk=pk).values_list("release_id", flat=True).first()
+    if release_id is None:
         raise NotFound("No such follow-up.")
+    release = _lock(release_id)  # the release first, like every write (docs/reliability.md)
+    found = FollowUp.objects.select_for_update().get(pk=pk)
     if permissions.role_in(actor, found.team_id) is None:
         raise NotAllowed("Only a member of the team may close its follow-ups.")
     if found.closed_at is not None:
@@ -45,9 +47,9 @@ def close_followup(followup: FollowUp | int, *, actor: User, evidence: str) -> F
     found.closed_at, found.closed_by, found.evidence = timezone.now(), actor, evidence
     found.save(update_fields=["closed_at", "closed_by", "evidence"])
     # The release's timeline shows this event: bump its revision like every change (page caches).
-    Release.objects.filter(pk=found.release_id).update(revision=F("revision") + 1, updated_at=timezone.now())
+    _bump(release)
     _audit(
-        found.release,
+        release,
         actor,
         "followup.closed",
         followup=found.pk,
@@ -64,7 +66,7 @@ class NewWebhook:
     secret: str  # shown once, never again
 
 
-@transaction.atomic
+@write_transaction
 def create_webhook(
     team: Team | str, *, actor: User, url: str, events: list[str] | None = None, allow_private: bool = False
 ) -> NewWebhook:
