@@ -1,81 +1,35 @@
-"""What ships: the commits and changed files between the team's last deployed commit and a release's.
+"""Read a commit range from a repository's mirror: workers only (the `read_commit_range` task).
 
-Read from the bare mirror (checklists/repo.py: plumbing only, nothing executed), capped,
-and kept in CommitRange so a page view or a sign-off reads git once per range. A range
-that cannot be read is not stored; its error is remembered for FAILURE_TTL seconds so
-that page views do not run a failing fetch each time, then the next read tries again.
+Given production (the team's last deployed commit, or nothing) and a release's commit, it
+reads with git plumbing (checklists/repo.py: nothing executed):
+- the commits that ship (`base..head`, newest first) with author and committer,
+- the changed files from production to the commit, with added and deleted line counts,
+- the commit's relation to production: new (nothing deployed), same, ahead, behind or
+  diverged, with how many commits it is ahead and behind.
+Everything is capped (MAX_COMMITS, MAX_FILES). The result is stored by
+workflow.record_range_read; pages and the workflow read only the stored row.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 
-from django.conf import settings
-from django.core.cache import cache
-from django.db import IntegrityError, transaction
-
 from . import repo
-from .models import CommitRange, Release
+from .shipping import MAX_COMMITS, MAX_FILES
 
-FAILURE_TTL = 300
-MAX_COMMITS = 500
-MAX_FILES = 1000
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 FIELD_SEP, RECORD_SEP = "\x1f", "\x1e"
 LOG_FORMAT = FIELD_SEP.join(["%H", "%an", "%ae", "%cn", "%ce", "%cI", "%s"]) + RECORD_SEP
 
 
 @dataclass
-class Shipping:
-    """A commit range as the page and the API show it; `error` says why it is unavailable."""
-
-    base: str = ""
-    head: str = ""
+class RangeRead:
+    relation: str
+    ahead_by: int
+    behind_by: int
     commits: list[dict] = field(default_factory=list)
     files: list[dict] = field(default_factory=list)
     truncated: bool = False
-    error: str = ""
-    base_release: int | None = None
-
-    @property
-    def available(self) -> bool:
-        return not self.error
-
-    def emails(self) -> set[str]:
-        """Every author and committer email in the range, lower case."""
-        found = set()
-        for commit in self.commits:
-            for key in ("author_email", "committer_email"):
-                if commit.get(key):
-                    found.add(commit[key].strip().lower())
-        return found
-
-    def as_dict(self) -> dict:
-        return {
-            "available": self.available,
-            "error": self.error or None,
-            "base": self.base or None,
-            "base_release": self.base_release,
-            "head": self.head,
-            "commits": self.commits,
-            "files": self.files,
-            "truncated": self.truncated,
-            "max_commits": MAX_COMMITS,
-            "max_files": MAX_FILES,
-        }
-
-
-def last_deployed(release: Release) -> Release | None:
-    """The team's most recent deployment of the same repository, other than this release."""
-    return (
-        Release.objects.filter(
-            team_id=release.team_id, repository=release.repository, status=Release.Status.DEPLOYED
-        )
-        .exclude(pk=release.pk)
-        .order_by("-deployed_at", "-id")
-        .first()
-    )
 
 
 def _parse_log(text: str) -> list[dict]:
@@ -88,10 +42,10 @@ def _parse_log(text: str) -> list[dict]:
         commits.append(
             {
                 "sha": sha,
-                "author_name": an,
-                "author_email": ae,
-                "committer_name": cn,
-                "committer_email": ce,
+                "author_name": an[:200],
+                "author_email": ae[:200],
+                "committer_name": cn[:200],
+                "committer_email": ce[:200],
                 "date": when,
                 "subject": subject[:200],
             }
@@ -99,29 +53,65 @@ def _parse_log(text: str) -> list[dict]:
     return commits
 
 
-def _parse_name_status(raw: bytes) -> tuple[list[dict], bool]:
-    parts = raw.decode("utf-8", "replace").split("\0")
-    files, i = [], 0
-    while i < len(parts) and parts[i]:
-        status = parts[i]
-        if status[:1] in ("R", "C") and i + 2 < len(parts):
-            files.append({"status": status[:1], "path": parts[i + 2], "from": parts[i + 1]})
-            i += 3
-        elif i + 1 < len(parts):
-            files.append({"status": status[:1], "path": parts[i + 1]})
-            i += 2
-        else:
-            break
+def _parse_numstat(raw: bytes) -> tuple[list[dict], bool]:
+    """`git diff --numstat -z --no-renames`: "added<TAB>deleted<TAB>path<NUL>" per file."""
+    files = []
+    for record in raw.split(b"\0"):
+        if not record:
+            continue
+        added, _, rest = record.partition(b"\t")
+        deleted, _, path = rest.partition(b"\t")
+        binary = added == b"-"
+        files.append(
+            {
+                "path": path.decode("utf-8", "replace")[:1000],
+                "additions": None if binary else int(added or 0),
+                "deletions": None if binary else int(deleted or 0),
+                "binary": binary,
+            }
+        )
         if len(files) > MAX_FILES:
             return files[:MAX_FILES], True
     return files, False
 
 
-def read_range(url: str, base: str, head: str) -> tuple[list[dict], list[dict], bool]:
-    """Commits (newest first) and changed files of base..head; raises repo.RepoError."""
-    git_dir = repo.ensure_commit(url, head)
+def _is_ancestor(git_dir, older: str, newer: str) -> bool:
+    done = repo._git(git_dir, "merge-base", "--is-ancestor", older, newer, check=False)
+    if done.returncode not in (0, 1):
+        raise repo.RepoError("Could not compare the commit with production.")
+    return done.returncode == 0
+
+
+def _relation(git_dir, base: str, head: str) -> tuple[str, int, int]:
+    if not base:
+        return "new", 0, 0
+    if base == head:
+        return "same", 0, 0
+    counts = repo._git(git_dir, "rev-list", "--left-right", "--count", f"{base}...{head}", check=False)
+    if counts.returncode != 0:
+        raise repo.RepoError("Could not count the commits between production and the release.")
+    behind, ahead = (int(n) for n in counts.stdout.split())
+    if _is_ancestor(git_dir, base, head):
+        return "ahead", ahead, 0
+    if _is_ancestor(git_dir, head, base):
+        return "behind", 0, behind
+    return "diverged", ahead, behind
+
+
+def read_range(source: repo.GitSource, base: str, head: str) -> RangeRead:
+    """What ships from production `base` (may be empty) to `head`; raises repo.RepoError."""
+    git_dir = repo.ensure_commit(source, head)
     if base:
-        repo.ensure_commit(url, base)
+        try:
+            repo.ensure_commit(source, base)
+        except repo.RepoError as exc:
+            if exc.transient:
+                raise
+            raise repo.RepoError(
+                f"The deployed commit {base[:12]} is no longer in the repository, so what ships "
+                "cannot be told (was history rewritten?)."
+            ) from None
+    relation, ahead_by, behind_by = _relation(git_dir, base, head)
     spec = f"{base}..{head}" if base else head
     log = repo._git(
         git_dir, "log", f"--format={LOG_FORMAT}", f"--max-count={MAX_COMMITS + 1}", spec, "--", check=False
@@ -131,61 +121,11 @@ def read_range(url: str, base: str, head: str) -> tuple[list[dict], list[dict], 
     commits = _parse_log(log.stdout.decode("utf-8", "replace"))
     truncated = len(commits) > MAX_COMMITS
     commits = commits[:MAX_COMMITS]
-    if base:
-        since = base
-    elif truncated:
-        since = f"{commits[-1]['sha']}^"
-    else:
-        since = EMPTY_TREE
     diff = repo._git(
-        git_dir, "diff", "--name-status", "-z", "--no-renames", since, head, "--", check=False, timeout=120
-    )
+        git_dir, "diff", "--numstat", "-z", "--no-renames", base or EMPTY_TREE, head, "--",
+        check=False, timeout=120,
+    )  # fmt: skip
     if diff.returncode != 0:
         raise repo.RepoError("Could not list the changed files.")
-    files, files_truncated = _parse_name_status(diff.stdout)
-    return commits, files, truncated or files_truncated
-
-
-def shipping(release: Release) -> Shipping:
-    """What ships with this release, from the cache or the mirror; never raises."""
-    base_release = last_deployed(release)
-    base = base_release.commit if base_release else ""
-    result = Shipping(base=base, head=release.commit, base_release=base_release.pk if base_release else None)
-    if base == release.commit:
-        return result  # the same commit again: nothing new ships
-    if not settings.RELEASEGATE_READ_COMMIT_RANGES:
-        result.error = "Reading commit ranges from repositories is turned off on this instance."
-        return result
-    cached = CommitRange.objects.filter(repository=release.repository, base=base, head=release.commit).first()
-    if cached is None:
-        failure_key = (
-            "releasegate:range-failure:"
-            + hashlib.sha256(f"{release.repository}\n{base}\n{release.commit}".encode()).hexdigest()
-        )
-        if failed := cache.get(failure_key):
-            result.error = failed
-            return result
-        try:
-            commits, files, truncated = read_range(release.repository, base, release.commit)
-        except repo.RepoError as exc:
-            result.error = f"The repository could not be read: {exc.message}"
-        except OSError as exc:  # git missing, disk full: say so plainly
-            result.error = f"The repository could not be read: {exc.strerror or exc}"
-        if result.error:
-            cache.set(failure_key, result.error, FAILURE_TTL)
-            return result
-        cached = CommitRange(
-            repository=release.repository,
-            base=base,
-            head=release.commit,
-            commits=commits,
-            files=files,
-            truncated=truncated,
-        )
-        try:
-            with transaction.atomic():
-                cached.save()
-        except IntegrityError:
-            pass  # another request stored the same range meanwhile
-    result.commits, result.files, result.truncated = cached.commits, cached.files, cached.truncated
-    return result
+    files, files_truncated = _parse_numstat(diff.stdout)
+    return RangeRead(relation, ahead_by, behind_by, commits, files, truncated or files_truncated)

@@ -82,7 +82,7 @@ class HistoryFilter(ReleaseFilter):
         return queryset.filter(
             Q(title__icontains=value)
             | Q(description__icontains=value)
-            | Q(repository__icontains=value)
+            | Q(repository__location__icontains=value)
             | Q(commit__startswith=value.lower())
             | Q(version_after__icontains=value)
         )

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from django import forms
+from django.db.models import Q
 
 from .errors import WorkflowError
 from .models import (
     EVIDENCE_MAX,
     LONG_TEXT_MAX,
-    REPOSITORY_MAX,
     TITLE_MAX,
     VERSION_MAX,
     ChecklistItem,
     Release,
+    Repository,
     SignOff,
     Team,
 )
@@ -20,11 +21,19 @@ from .models import (
 TEXTAREA = {"rows": 3}
 
 
+class RepositoryChoiceField(forms.ModelChoiceField):
+    show_team = False
+
+    def label_from_instance(self, obj: Repository) -> str:
+        return f"{obj.team.slug}: {obj.location}" if self.show_team else obj.location
+
+
 class ReleaseEditForm(forms.Form):
     title = forms.CharField(max_length=TITLE_MAX)
-    repository = forms.CharField(
-        max_length=REPOSITORY_MAX,
-        help_text="Where the code lives: https://, ssh://, git@host:path, file:// or a local path.",
+    repository = RepositoryChoiceField(
+        queryset=Repository.objects.none(),
+        empty_label=None,
+        help_text="One of the team's registered repositories (its owner registers them).",
     )
     commit = forms.CharField(
         max_length=40,
@@ -55,13 +64,26 @@ class ReleaseEditForm(forms.Form):
         help_text="What this release does not do yet. Ticks the known-limitations item.",
     )
 
+    def __init__(self, *args, repositories=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["repository"]
+        field.queryset = repositories if repositories is not None else Repository.objects.none()
+        field.show_team = False
+
     @classmethod
     def for_release(cls, release: Release, data=None) -> ReleaseEditForm:
         initial = {name: getattr(release, name) for name in cls.base_fields}
-        return cls(data=data, initial=initial)
+        initial["repository"] = release.repository_id
+        repositories = Repository.objects.filter(team_id=release.team_id).filter(
+            Q(archived=False) | Q(pk=release.repository_id)
+        )
+        return cls(data=data, initial=initial, repositories=repositories)
 
     def changed_values(self) -> dict:
-        return {name: self.cleaned_data[name] for name in self.changed_data}
+        values = {name: self.cleaned_data[name] for name in self.changed_data}
+        if "repository" in values:
+            values["repository"] = values["repository"].pk
+        return values
 
 
 class ReleaseForm(ReleaseEditForm):
@@ -76,13 +98,18 @@ class ReleaseForm(ReleaseEditForm):
     field_order = ["team", "title", "kind", "repository", "commit"]
 
     def __init__(self, *args, teams, **kwargs):
-        super().__init__(*args, **kwargs)
+        repositories = Repository.objects.filter(team__in=teams, archived=False).select_related("team")
+        super().__init__(*args, repositories=repositories, **kwargs)
         self.fields["team"].queryset = teams
+        self.fields["repository"].show_team = True
         if len(teams) == 1:  # evaluates the queryset once; the choices reuse its cache
             self.fields["team"].initial = teams[0]
+            self.fields["repository"].show_team = False
 
     def workflow_data(self) -> dict:
-        return {name: value for name, value in self.cleaned_data.items() if name != "team"}
+        data = {name: value for name, value in self.cleaned_data.items() if name != "team"}
+        data["repository"] = data["repository"].pk  # the workflow checks it belongs to the team
+        return data
 
 
 class ItemForm(forms.Form):
@@ -93,6 +120,9 @@ class ItemForm(forms.Form):
 
 class SignOffForm(forms.Form):
     decision = forms.ChoiceField(choices=SignOff.Decision.choices)
+    acknowledge_relation = forms.ChoiceField(
+        choices=[("", "—"), ("behind", "behind"), ("diverged", "diverged")], required=False
+    )
     comment = forms.CharField(
         max_length=LONG_TEXT_MAX,
         required=False,

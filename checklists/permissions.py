@@ -2,7 +2,8 @@
 
 - A manager (global group `managers`) reads every release and changes nothing.
 - A team member (role `member` or `reviewer`) reads and works on the team's releases.
-- A reviewer of the team may also sign its releases off, never their own.
+- A reviewer of the team may also sign its releases off, never their own
+  (checklists/abilities.py decides what each person may do to a release, and why not).
 - Anyone else sees no release at all (a 404, never a hint that it exists).
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 
-from .errors import NotAllowed, NotAReviewerError, NotFound, SelfReviewError
+from .errors import NotAllowed, NotAReviewerError, NotFound, SelfReviewError  # noqa: F401 - re-exported
 from .models import MANAGERS_GROUP, Membership, Release, Team
 
 
@@ -66,24 +67,3 @@ def check_can_work_on(user: User, release: Release) -> None:
     """Members and reviewers of the release's team may change it; others may not."""
     if role_in(user, release.team_id) is None:
         raise NotAllowed(f"You are not a member of team {release.team.slug}; you may read but not change.")
-
-
-def signoff_refusal(user: User, release: Release) -> NotAllowed | None:
-    """Why this user may not sign this release off, or None if they may.
-
-    The error's code names the reason: `self_review` (the author), `not_a_reviewer`,
-    `ticked_item` (ticked or skipped a manual item of it), `commit_author` (authored or
-    committed a commit it ships); `details.reasons` lists every independence reason.
-    """
-    if user.pk == release.author_id:
-        return SelfReviewError("You are the author of this release; someone else must review it.")
-    if role_in(user, release.team_id) != Membership.Role.REVIEWER:
-        return NotAReviewerError(f"You are not a reviewer of team {release.team.slug}.")
-    # Independence from the content (checklists/independence.py): ticked_item, commit_author.
-    from .independence import check
-
-    found = check(user, release)
-    if found.refusals:
-        first = found.refusals[0]
-        return NotAllowed(first["message"], code=first["code"], details={"reasons": found.refusals})
-    return None

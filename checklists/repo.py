@@ -1,14 +1,21 @@
 """Read a repository at a commit, safely: git plumbing on a bare mirror, nothing executed.
 
-One bare mirror per repository URL lives under ``settings.DATA_DIR / "mirrors"``; a
+Workers only (DESIGN rule 8): a web process refuses to run git at all (`forbid_git`,
+called by releasegate/wsgi.py and asgi.py).
+
+One bare mirror per repository location lives under ``settings.DATA_DIR / "mirrors"``; a
 commit the mirror lacks is fetched on demand. Files are listed with ``ls-tree`` and read
 through one ``git cat-file --batch`` process whose stdin is fed from a thread, so the
 two pipes can never deadlock. No checkout, no hooks, no submodules, no LFS smudge;
 symlinks are reported, never followed. Binary and oversized files are skipped and listed.
 
-Credentials come only from the environment of the worker (RELEASEGATE_GIT_USERNAME /
-RELEASEGATE_GIT_TOKEN through GIT_ASKPASS, RELEASEGATE_GIT_SSH_KEY for ssh) and are never
-stored, passed on a command line or logged.
+Before every fetch the location is checked again against this installation's rules
+(checklists/locations.py) and its host name resolved and checked (checklists/netguard.py);
+git then connects to that checked address only (`http.curloptResolve` for https, ssh's
+`HostName` for ssh), follows no redirect, and speaks only the location's own protocol.
+A repository's credentials (stored with it) reach git only through the askpass helper,
+which answers only prompts for that repository's host; ssh keys live in a 0600 file for
+the length of the fetch. Credentials are never put on a command line or logged.
 """
 
 from __future__ import annotations
@@ -16,14 +23,19 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import ipaddress
 import logging
 import os
 import re
+import shlex
 import subprocess
+import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from . import locations, netguard
 
 logger = logging.getLogger(__name__)
 
@@ -32,9 +44,54 @@ ASKPASS = Path(__file__).parent / "scans" / "git_askpass.sh"
 SYMLINK_MODE = "120000"
 SUBMODULE_MODE = "160000"
 BINARY_SNIFF_BYTES = 8000
-FETCH_TIMEOUT = 300
 DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
 DEFAULT_MAX_TOTAL_BYTES = 1024 * 1024 * 1024
+
+
+_git_forbidden = False
+
+
+def forbid_git() -> None:
+    """From now on this process runs no git at all: it is a web process (DESIGN rule 8)."""
+    global _git_forbidden
+    _git_forbidden = True
+
+
+def _check_allowed() -> None:
+    if _git_forbidden:
+        raise RuntimeError("git must not run in a web process; a worker reads repositories")
+
+
+@dataclass(frozen=True)
+class GitSource:
+    """A repository to fetch from: its location and the credentials registered with it.
+
+    `trusted_local` is for operator commands only (`python -m checklists.scans PATH`,
+    `scan_self`): a local path the operator named on the command line.
+    """
+
+    location: str
+    username: str = ""
+    token: str = field(default="", repr=False)
+    ssh_key: str = field(default="", repr=False)
+    trusted_local: bool = False
+
+    @classmethod
+    def of(cls, repository) -> GitSource:
+        """The source of a registered Repository (or a location given as text)."""
+        if isinstance(repository, GitSource):
+            return repository
+        if isinstance(repository, str | os.PathLike):
+            return cls(location=str(repository))
+        return cls(repository.location, repository.username, repository.token, repository.ssh_key)
+
+    def checked_location(self) -> locations.Location:
+        if self.trusted_local and self.location.startswith("/"):
+            return locations.Location("local", os.path.normpath(self.location))
+        try:
+            return locations.parse(self.location)
+        except locations.InvalidLocation as exc:
+            raise RepoError(f"The repository location is refused: {exc}") from None
 
 
 class RepoError(Exception):
@@ -100,7 +157,7 @@ def redact_url(url: str) -> str:
 
 def git_env() -> dict[str, str]:
     """A minimal environment: no system or global config, no prompts, no LFS, no hooks."""
-    env = {
+    return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": "/nonexistent",
         "LANG": "C",
@@ -109,35 +166,33 @@ def git_env() -> dict[str, str]:
         "GIT_TERMINAL_PROMPT": "0",
         "GIT_LFS_SKIP_SMUDGE": "1",
         "GIT_PROTOCOL_FROM_USER": "0",
-        "GIT_SSH_COMMAND": "ssh -o BatchMode=yes -o StrictHostKeyChecking=yes",
+        "GIT_SSH_COMMAND": "ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes",
     }
-    if os.environ.get("RELEASEGATE_GIT_TOKEN"):
-        # The helper prints these variables to git; they never reach a command line.
-        env["GIT_ASKPASS"] = str(ASKPASS)
-        env["RELEASEGATE_GIT_USERNAME"] = os.environ.get("RELEASEGATE_GIT_USERNAME", "x-access-token")
-        env["RELEASEGATE_GIT_TOKEN"] = os.environ["RELEASEGATE_GIT_TOKEN"]
-    if key := os.environ.get("RELEASEGATE_GIT_SSH_KEY"):
-        env["GIT_SSH_COMMAND"] += f" -o IdentitiesOnly=yes -i {key}"
-    return env
 
 
+# Every protocol is off unless a fetch turns on its location's own one (`_access`).
 SAFE_CONFIG = [
     "-c", "core.hooksPath=/dev/null",
     "-c", "protocol.allow=never",
-    "-c", "protocol.https.allow=always",
-    "-c", "protocol.http.allow=always",
-    "-c", "protocol.ssh.allow=always",
-    "-c", "protocol.file.allow=always",
     "-c", "submodule.recurse=false",
     "-c", "core.fsmonitor=false",
     "-c", "credential.helper=",
+    "-c", "http.followRedirects=false",
 ]  # fmt: skip
 
 
-def _git(git_dir: Path, *args: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess:
-    cmd = ["git", *SAFE_CONFIG, f"--git-dir={git_dir}", *args]
+def _git(
+    git_dir: Path,
+    *args: str,
+    timeout: float = 60,
+    check: bool = True,
+    env: dict | None = None,
+    config: list[str] | None = None,
+) -> subprocess.CompletedProcess:
+    _check_allowed()
+    cmd = ["git", *SAFE_CONFIG, *(config or []), f"--git-dir={git_dir}", *args]
     try:
-        done = subprocess.run(cmd, env=git_env(), capture_output=True, timeout=timeout, check=False)  # noqa: S603
+        done = subprocess.run(cmd, env=env or git_env(), capture_output=True, timeout=timeout, check=False)  # noqa: S603
     except subprocess.TimeoutExpired:
         raise RepoError(f"git {args[0]} took longer than {timeout:.0f} s.", transient=True) from None
     if check and done.returncode != 0:
@@ -151,30 +206,29 @@ def mirrors_dir() -> Path:
     return Path(settings.DATA_DIR) / "mirrors"
 
 
-def mirror_path(url: str, base: Path | None = None) -> Path:
-    digest = hashlib.sha256(url.encode()).hexdigest()[:24]
+def mirror_path(location: str, base: Path | None = None) -> Path:
+    digest = hashlib.sha256(str(location).encode()).hexdigest()[:24]
     return Path(base or mirrors_dir()) / f"{digest}.git"
-
-
-def _check_url(url: str) -> str:
-    url = url.strip()
-    if not url or url.startswith("-") or "::" in url or any(c.isspace() or ord(c) < 32 for c in url):
-        raise RepoError("The repository address is not a URL or path git may fetch from.")
-    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", url) and not re.match(r"^(https?|ssh|file)://", url):
-        raise RepoError("Only https://, ssh://, file:// repositories and local paths can be scanned.")
-    return url
 
 
 def _has_commit(git_dir: Path, sha: str) -> bool:
     return _git(git_dir, "cat-file", "-e", f"{sha}^{{commit}}", check=False).returncode == 0
 
 
-def ensure_commit(url: str, sha: str, *, base: Path | None = None) -> Path:
-    """Return a bare mirror of ``url`` that holds ``sha``, fetching it if needed."""
-    url = _check_url(url)
+def fetch_timeout() -> int:
+    from django.conf import settings
+
+    return int(getattr(settings, "RELEASEGATE_GIT_TIMEOUT", 120))
+
+
+def ensure_commit(source: GitSource | str, sha: str, *, base: Path | None = None) -> Path:
+    """Return a bare mirror of the source's repository that holds ``sha``, fetching it if needed."""
+    _check_allowed()
+    source = GitSource.of(source)
+    location = source.checked_location()
     if not SHA_RE.match(sha or ""):
         raise RepoError("The commit is not a full 40-character SHA.")
-    git_dir = mirror_path(url, base)
+    git_dir = mirror_path(location.canonical, base)
     git_dir.parent.mkdir(parents=True, exist_ok=True)
     with open(git_dir.parent / f"{git_dir.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one fetch per mirror at a time, across workers
@@ -187,19 +241,71 @@ def ensure_commit(url: str, sha: str, *, base: Path | None = None) -> Path:
             )
         if _has_commit(git_dir, sha):
             return git_dir
-        _fetch(git_dir, url, ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"])
+        with _access(location, source) as (env, config, url):
+            _fetch(git_dir, url, ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"], env, config)
+            if not _has_commit(git_dir, sha):
+                # Not on a branch or tag: ask for the commit itself (most servers allow it).
+                with contextlib.suppress(RepoError):
+                    _fetch(git_dir, url, [sha], env, config)
         if not _has_commit(git_dir, sha):
-            # Not on a branch or tag: ask for the commit itself (most servers allow it).
-            with contextlib.suppress(RepoError):
-                _fetch(git_dir, url, [sha])
-        if not _has_commit(git_dir, sha):
-            raise RepoError(f"Commit {sha} is not in the repository {redact_url(url)}.")
+            raise RepoError(f"Commit {sha} is not in the repository {redact_url(location.canonical)}.")
     return git_dir
 
 
-def _fetch(git_dir: Path, url: str, refspecs: list[str]) -> None:
+def _bracketed(address: str) -> str:
+    return f"[{address}]" if isinstance(ipaddress.ip_address(address), ipaddress.IPv6Address) else address
+
+
+@contextlib.contextmanager
+def _access(location: locations.Location, source: GitSource):
+    """(environment, extra git config, URL) for one fetch from `location`, checked now."""
+    env, config = git_env(), []
+    if location.kind == "local":
+        yield env, ["-c", "protocol.file.allow=always"], location.canonical
+        return
+    from django.conf import settings
+
+    private_ok = location.host in {h.lower() for h in settings.RELEASEGATE_GIT_PRIVATE_HOSTS}
+    try:
+        address = netguard.resolve_checked(location.host, location.default_port, allow_private=private_ok)
+        if private_ok:  # a private address, never a loopback, link-local or metadata one
+            netguard.check_host(address)
+    except netguard.UnsafeAddress as exc:
+        raise RepoError(f"The repository's host is refused: {exc}") from None
+    except ConnectionError as exc:
+        raise RepoError(str(exc), transient=True) from None
+    if location.kind == "https":
+        config += ["-c", "protocol.https.allow=always"]
+        config += ["-c", f"http.curloptResolve={location.host}:{location.default_port}:{_bracketed(address)}"]
+        if source.token:
+            env["GIT_ASKPASS"] = str(ASKPASS)
+            env["RELEASEGATE_GIT_HOST"] = location.host_and_port
+            env["RELEASEGATE_GIT_USERNAME"] = source.username or "x-access-token"
+            env["RELEASEGATE_GIT_TOKEN"] = source.token
+        yield env, config, location.canonical
+        return
+    config += ["-c", "protocol.ssh.allow=always"]
+    ssh = shlex.split(env["GIT_SSH_COMMAND"]) + [
+        "-o", f"UserKnownHostsFile={settings.RELEASEGATE_GIT_KNOWN_HOSTS}",
+        "-o", f"HostKeyAlias={location.host}",
+        "-o", f"HostName={address}",
+        "-o", "ProxyCommand=none",
+    ]  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="rg-ssh-") as folder:
+        if source.ssh_key:
+            key = Path(folder) / "key"
+            key.touch(mode=0o600)
+            key.write_text(source.ssh_key.strip() + "\n")
+            ssh += ["-o", "IdentitiesOnly=yes", "-i", str(key)]
+        env["GIT_SSH_COMMAND"] = shlex.join(ssh)
+        yield env, config, location.canonical
+
+
+def _fetch(git_dir: Path, url: str, refspecs: list[str], env: dict, config: list[str]) -> None:
     args = ["fetch", "--quiet", "--no-tags", "--no-recurse-submodules", "--no-write-fetch-head"]
-    done = _git(git_dir, *args, "--", url, *refspecs, timeout=FETCH_TIMEOUT, check=False)
+    done = _git(
+        git_dir, *args, "--", url, *refspecs, timeout=fetch_timeout(), check=False, env=env, config=config
+    )
     if done.returncode == 0:
         return
     stderr = done.stderr.decode("utf-8", "replace")
@@ -220,7 +326,7 @@ def _plain_git_error(stderr: str) -> str:
 
 
 def snapshot(
-    url: str,
+    source: GitSource | str,
     sha: str,
     *,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
@@ -228,7 +334,7 @@ def snapshot(
     base: Path | None = None,
 ) -> Snapshot:
     """List the tree of ``sha``: readable files, plus what is skipped and why."""
-    git_dir = ensure_commit(url, sha, base=base)
+    git_dir = ensure_commit(source, sha, base=base)
     done = _git(git_dir, "ls-tree", "-r", "-l", "-z", "--full-tree", sha, timeout=120, check=False)
     if done.returncode != 0:
         raise RepoError(f"Could not list the files of commit {sha}.")
@@ -261,6 +367,7 @@ def cat_file_batch(git_dir: Path, files: list[RepoFile]) -> Iterator[tuple[RepoF
     """Stream blobs through one ``cat-file --batch``; a thread writes the requests."""
     if not files:
         return
+    _check_allowed()
     cmd = ["git", *SAFE_CONFIG, f"--git-dir={git_dir}", "cat-file", "--batch"]
     proc = subprocess.Popen(  # noqa: S603
         cmd, env=git_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL

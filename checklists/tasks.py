@@ -19,10 +19,12 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import connection
+from django.db.models import F, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from . import repo, workflow
-from .models import DEFAULT_PRODUCTION_CONFIG_GLOBS, ScanRun, TestReport
+from . import commit_range, repo, workflow
+from .models import DEFAULT_PRODUCTION_CONFIG_GLOBS, CommitRange, Release, ScanRun, TestReport
 from .scans import registry
 from .scans.base import ScannerUnavailable, ScanResult, ScanTarget
 
@@ -35,8 +37,9 @@ RETRY_BACKOFF = (10, 60)  # seconds before the first and second retry of a trans
 def build_target(run: ScanRun) -> ScanTarget:
     """Everything the run's scanner may read: repo snapshot, team settings, test report."""
     release, team = run.release, run.release.team
+    repository = run.repository or release.repository  # what the run was asked to read
     target = ScanTarget(
-        repository=release.repository,
+        repository=repository.location,
         commit=run.commit,
         config_globs=team.production_config_globs or list(DEFAULT_PRODUCTION_CONFIG_GLOBS),
         secrets_allowlist=list(team.secrets_allowlist or []),
@@ -46,7 +49,7 @@ def build_target(run: ScanRun) -> ScanTarget:
     )
     if registry.get(run.scanner).needs_repository:
         target.snapshot = repo.snapshot(
-            release.repository,
+            repo.GitSource.of(repository),
             run.commit,
             max_file_bytes=settings.RELEASEGATE_SCAN_MAX_FILE_BYTES,
             max_total_bytes=settings.RELEASEGATE_SCAN_MAX_TOTAL_BYTES,
@@ -128,7 +131,11 @@ def run_scan(self, run_id: int) -> str:
     if not workflow.claim_scan(run_id):
         logger.info("scan run %s is not queued (taken, finished or deleted); nothing to do", run_id)
         return "skipped"
-    run = ScanRun.objects.select_related("release__team").filter(pk=run_id).first()
+    run = (
+        ScanRun.objects.select_related("release__team", "release__repository", "repository")
+        .filter(pk=run_id)
+        .first()
+    )
     if run is None:
         return "gone"
     _set_correlation_id(run.correlation_id)
@@ -178,7 +185,8 @@ def enqueue(run_id: int) -> bool:
 
 @shared_task(acks_late=True, ignore_result=True, soft_time_limit=60, time_limit=90)
 def sweep_scans() -> dict:
-    """Re-send queued runs nobody took; re-queue (or give up on) runs whose worker died."""
+    """Re-send queued runs nobody took; re-queue (or give up on) runs whose worker died;
+    the same for commit ranges (sweep_ranges)."""
     now = timezone.now()
     stale = now - timedelta(seconds=settings.RELEASEGATE_SCAN_STALE_SECONDS)
     limit = settings.RELEASEGATE_SCAN_MAX_ATTEMPTS
@@ -201,8 +209,9 @@ def sweep_scans() -> dict:
     for run_id in list(waiting[:500]):
         if workflow.mark_scan_enqueued(run_id, not_since=unsent) and enqueue(run_id):
             done["resent"].append(run_id)
+    done.update(sweep_ranges(now))
     if any(done.values()):
-        logger.info("scan sweep: %s", done)
+        logger.info("sweep: %s", done)
     return done
 
 
@@ -210,12 +219,139 @@ def run_scan_now(run_id: int) -> ScanRun | None:
     """Claim and run one scan in this process (demo data, management commands)."""
     if not workflow.claim_scan(run_id):
         return ScanRun.objects.filter(pk=run_id).first()
-    run = ScanRun.objects.select_related("release__team").get(pk=run_id)
+    run = ScanRun.objects.select_related("release__team", "release__repository", "repository").get(pk=run_id)
     try:
         result = execute(run)
     except (repo.RepoError, ScannerUnavailable) as exc:
         result = ScanResult(Status.ERROR, error=exc.message)
     return record(run_id, result)
+
+
+# --- what ships (workflow/ranges.py) ------------------------------------------------------
+
+RANGE_RETRY_BACKOFF = (10, 60, 300)
+
+
+def range_claim_timeout() -> float:
+    """A claim older than this belongs to a worker that died: another may take the range."""
+    return settings.RELEASEGATE_GIT_TIMEOUT * 3 + 60
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    max_retries=len(RANGE_RETRY_BACKOFF),
+    soft_time_limit=settings.RELEASEGATE_GIT_TIMEOUT * 3,
+    time_limit=settings.RELEASEGATE_GIT_TIMEOUT * 3 + 30,
+)
+def read_commit_range(self, range_id: int) -> str:
+    """Read one pending commit range with git and store it; safe to run twice."""
+    if not workflow.claim_range_read(range_id, stale_after=range_claim_timeout()):
+        return "skipped"
+    rng = CommitRange.objects.select_related("repository").filter(pk=range_id).first()
+    if rng is None:
+        return "gone"
+    try:
+        read = commit_range.read_range(repo.GitSource.of(rng.repository), rng.base, rng.head)
+    except repo.RepoError as exc:
+        if exc.transient and self.request.retries < self.max_retries:
+            logger.warning("range %s: %s; retrying", range_id, exc.message)
+            CommitRange.objects.filter(pk=range_id).update(claimed_at=None)
+            raise self.retry(countdown=RANGE_RETRY_BACKOFF[self.request.retries]) from None
+        workflow.record_range_read(range_id, error=exc.message)
+        return CommitRange.Status.UNREADABLE
+    except SoftTimeLimitExceeded:
+        workflow.record_range_read(range_id, error="Reading the repository took too long.")
+        return CommitRange.Status.UNREADABLE
+    except Exception:
+        logger.exception("range %s could not be read", range_id)
+        workflow.record_range_read(
+            range_id, error="The repository could not be read; the worker log has details."
+        )
+        return CommitRange.Status.UNREADABLE
+    workflow.record_range_read(range_id, read=read)
+    logger.info("range %s: %s, %s commit(s)", range_id, read.relation, len(read.commits))
+    return CommitRange.Status.READY
+
+
+def read_range_now(range_id: int) -> CommitRange | None:
+    """Read one pending range here and now, in this process (demo data, management commands)."""
+    if not workflow.claim_range_read(range_id, stale_after=0):
+        return CommitRange.objects.filter(pk=range_id).first()
+    rng = CommitRange.objects.select_related("repository").get(pk=range_id)
+    try:
+        read = commit_range.read_range(repo.GitSource.of(rng.repository), rng.base, rng.head)
+    except repo.RepoError as exc:
+        return workflow.record_range_read(range_id, error=exc.message)
+    return workflow.record_range_read(range_id, read=read)
+
+
+def read_ranges_now(release: Release) -> None:
+    """Read the release's range now if it is pending (re-pointing it first if production moved)."""
+    workflow.repoint_release(release.pk)
+    release.refresh_from_db()
+    if release.commit_range_id and release.commit_range.status == CommitRange.Status.PENDING:
+        read_range_now(release.commit_range_id)
+
+
+@shared_task(acks_late=True, ignore_result=True, soft_time_limit=120, time_limit=150)
+def repoint_releases(repository_id: int) -> list[int]:
+    """Production of a repository moved: point its open releases at their new ranges."""
+    return workflow.repoint_releases(repository_id)
+
+
+def enqueue_range(range_id: int) -> bool:
+    try:
+        read_commit_range.delay(range_id)
+    except Exception:  # noqa: BLE001 - any broker failure; the next sweep retries
+        logger.warning("could not enqueue range %s; the next sweep retries", range_id)
+        return False
+    return True
+
+
+def releases_pointing_elsewhere():
+    """Open releases whose range does not start at their repository's production commit now."""
+    production = (
+        Release.objects.filter(repository=OuterRef("repository"), status=Release.Status.DEPLOYED)
+        .exclude(pk=OuterRef("pk"))
+        .order_by("-deployed_at", "-id")
+        .values("commit")[:1]
+    )
+    return (
+        Release.objects.filter(
+            status__in=(Release.Status.DRAFT, Release.Status.IN_REVIEW, Release.Status.APPROVED)
+        )
+        .annotate(production=Coalesce(Subquery(production), Value("")))
+        .filter(
+            Q(commit_range__isnull=True)
+            | ~Q(commit_range__base=F("production"))
+            | ~Q(commit_range__head=F("commit"))
+            | ~Q(commit_range__repository=F("repository"))
+        )
+    )
+
+
+def sweep_ranges(now) -> dict:
+    """Re-send pending ranges nobody read; re-point open releases whose production moved."""
+    done = {"ranges_resent": [], "releases_repointed": []}
+    unsent = now - timedelta(seconds=settings.RELEASEGATE_SCAN_RESEND_SECONDS)
+    abandoned = now - timedelta(seconds=range_claim_timeout())
+    waiting = CommitRange.objects.filter(status=CommitRange.Status.PENDING).filter(
+        Q(claimed_at__isnull=True, requested_at__lt=unsent) | Q(claimed_at__lt=abandoned)
+    )
+    for range_id in list(waiting.values_list("pk", flat=True)[:200]):
+        # Mark it sent now, so the next sweep waits again (one sweeper wins).
+        if CommitRange.objects.filter(pk=range_id, status=CommitRange.Status.PENDING).update(
+            requested_at=now, claimed_at=None
+        ) and enqueue_range(range_id):
+            done["ranges_resent"].append(range_id)
+    # A deploy enqueues the re-pointing; if that message was lost, this finds what it missed.
+    for release_id in list(releases_pointing_elsewhere().values_list("pk", flat=True)[:200]):
+        if workflow.repoint_release(release_id) is not None:
+            done["releases_repointed"].append(release_id)
+    return done
 
 
 @shared_task(

@@ -8,7 +8,7 @@
   delivery is at least once) come along.
 - Only http(s). Unless an admin sets `allow_private` on the hook, the URL may not point at
   this app's own hosts (ALLOWED_HOSTS), loopback, private, link-local (169.254/16, fe80::/10),
-  metadata or other non-global addresses. The host name is resolved again at each delivery,
+  metadata or other non-global addresses (checklists/netguard.py, shared with git fetches). The host name is resolved again at each delivery,
   every resolved address is checked, and the connection goes to the checked address (no
   second lookup a rebinding DNS server could answer differently). Redirects are not followed.
 - Failures (network, timeout, non-2xx) are retried with exponential backoff up to
@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import http.client
-import ipaddress
 import json
 import logging
 import secrets
@@ -33,24 +32,18 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from . import netguard
 from .models import WEBHOOK_EVENTS, Release, Webhook, WebhookDelivery
 
 logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Releasegate-Signature"
-METADATA_HOSTS = {"metadata.google.internal", "metadata", "instance-data", "instance-data.ec2.internal"}
-METADATA_IPS = {
-    ipaddress.ip_address("169.254.169.254"),
-    ipaddress.ip_address("169.254.170.2"),
-    ipaddress.ip_address("100.100.100.200"),
-    ipaddress.ip_address("fd00:ec2::254"),
-}
 MAX_BACKOFF = 3600
 MAX_RESPONSE_BYTES = 4096
 
-
-class UnsafeURL(ValueError):
-    """The URL may not receive webhooks; the message says why."""
+# The guard is shared with git fetches (checklists/netguard.py); its refusal keeps this name here.
+UnsafeURL = netguard.UnsafeAddress
+resolve_checked = netguard.resolve_checked
 
 
 def new_secret() -> str:
@@ -61,36 +54,13 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def _own_host(host: str) -> bool:
-    host = host.lower().rstrip(".")
-    for allowed in settings.ALLOWED_HOSTS:
-        allowed = allowed.lower()
-        if allowed == "*":
-            continue  # a wildcard says nothing about which host is ours
-        if allowed.startswith(".") and (host == allowed[1:] or host.endswith(allowed)):
-            return True
-        if host == allowed:
-            return True
-    return False
-
-
-def _forbidden_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
-    if getattr(ip, "ipv4_mapped", None):
-        ip = ip.ipv4_mapped
-    if ip in METADATA_IPS:
-        return "a cloud metadata address"
-    if ip.is_loopback:
-        return "a loopback address"
-    if ip.is_link_local:
-        return "a link-local address"
-    if ip.is_private or ip.is_unspecified or ip.is_multicast or ip.is_reserved or not ip.is_global:
-        return "a private or non-global address"
-    return ""
-
-
 def check_url(url: str, *, allow_private: bool = False) -> tuple[str, str, int]:
     """(scheme, host, port) of an acceptable URL; raise UnsafeURL otherwise. No DNS here."""
-    parts = urlsplit(url or "")
+    try:
+        parts = urlsplit(url or "")
+        port = parts.port
+    except ValueError:  # an unclosed "[::1", a port that is not a number
+        raise UnsafeURL("The URL cannot be read: check its host and port.") from None
     if parts.scheme not in ("http", "https"):
         raise UnsafeURL("Only http:// and https:// URLs can receive webhooks.")
     host = (parts.hostname or "").lower()
@@ -98,39 +68,10 @@ def check_url(url: str, *, allow_private: bool = False) -> tuple[str, str, int]:
         raise UnsafeURL("The URL has no host.")
     if parts.username or parts.password:
         raise UnsafeURL("Put no credentials in the URL; the signature authenticates releasegate.")
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        raise UnsafeURL("The URL's port is not a number.") from None
+    port = port or (443 if parts.scheme == "https" else 80)
     if not allow_private:
-        if _own_host(host):
-            raise UnsafeURL(f"{host} is this application's own host.")
-        if host in METADATA_HOSTS or host.endswith(".internal") or host == "localhost":
-            raise UnsafeURL(f"{host} is a metadata or local host name.")
-        try:
-            literal = ipaddress.ip_address(host)
-        except ValueError:
-            literal = None
-        if literal is not None and (why := _forbidden_ip(literal)):
-            raise UnsafeURL(f"{host} is {why}.")
+        netguard.check_host(host)
     return parts.scheme, host, port
-
-
-def resolve_checked(host: str, port: int, *, allow_private: bool) -> str:
-    """Resolve `host` now and return an address to connect to; refuse if any address is forbidden."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise ConnectionError(f"Could not resolve {host}: {exc.strerror}") from None
-    addresses = list(dict.fromkeys(info[4][0] for info in infos))
-    if not addresses:
-        raise ConnectionError(f"{host} has no address.")
-    if not allow_private:
-        for address in addresses:
-            why = _forbidden_ip(ipaddress.ip_address(address.split("%")[0]))
-            if why:
-                raise UnsafeURL(f"{host} resolves to {address}, {why}.")
-    return addresses[0]
 
 
 class _PinnedHTTP(http.client.HTTPConnection):

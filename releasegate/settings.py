@@ -48,6 +48,15 @@ def production_problems(environ) -> list[str]:
         problems.append("RELEASEGATE_ENV=production refuses DEBUG on: unset DEBUG or set DEBUG=false")
     if environ.get("RELEASEGATE_DEMO", "").strip():
         problems.append("RELEASEGATE_ENV=production refuses demo mode: unset RELEASEGATE_DEMO")
+    if environ.get("RELEASEGATE_ALLOW_LOCAL_REPOSITORIES", "").strip().lower() in {"1", "true", "yes", "on"}:
+        problems.append(
+            "RELEASEGATE_ENV=production refuses local repositories: unset RELEASEGATE_ALLOW_LOCAL_REPOSITORIES"
+        )
+    if environ.get("RELEASEGATE_GIT_TOKEN", "").strip():
+        problems.append(
+            "RELEASEGATE_GIT_TOKEN is no longer read (it was given to every host): register the token "
+            "with each repository (docs/configuration.md) and unset it"
+        )
     return problems
 
 
@@ -147,6 +156,22 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# One cache for every process of an installation: Redis in production (CACHE_URL=redis://...),
+# each process's own memory when unset (one machine, or tests).
+CACHE_URL = env_str("CACHE_URL")
+if CACHE_URL:
+    if not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+        refuse(f"CACHE_URL={CACHE_URL!r} is not a redis:// URL")
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "releasegate",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -258,10 +283,20 @@ RELEASEGATE_SCAN_SOFT_TIME_LIMIT = int(env_str("RELEASEGATE_SCAN_SOFT_TIME_LIMIT
 RELEASEGATE_SCAN_MAX_FILE_BYTES = int(env_str("RELEASEGATE_SCAN_MAX_FILE_BYTES", str(5 * 1024 * 1024)))
 RELEASEGATE_SCAN_MAX_TOTAL_BYTES = int(env_str("RELEASEGATE_SCAN_MAX_TOTAL_BYTES", str(1024 * 1024 * 1024)))
 RELEASEGATE_SECRETS_SECOND_OPINION = env_bool("RELEASEGATE_SECRETS_SECOND_OPINION", default=False)
-# --- Rules beyond the gate (docs/rules.md) ---------------------------------
-# Read commit ranges from the mirror (what ships, reviewer independence). Tests turn it
-# off by default (their repositories are not real) and on where they use real ones.
-RELEASEGATE_READ_COMMIT_RANGES = env_bool("RELEASEGATE_READ_COMMIT_RANGES", default=True)
+# --- Registered repositories (checklists/locations.py, docs/configuration.md) ------
+# Git hosts repositories may be registered on: names, or *.example.com for subdomains.
+RELEASEGATE_GIT_HOSTS = env_list("RELEASEGATE_GIT_HOSTS", "")
+# Of those, the hosts that may resolve to private (RFC 1918, ULA) addresses: an on-premises
+# git server. Loopback, link-local and metadata addresses are refused whatever this says.
+RELEASEGATE_GIT_PRIVATE_HOSTS = env_list("RELEASEGATE_GIT_PRIVATE_HOSTS", "")
+# Absolute local paths as repositories: the demo and the tests only; production refuses it.
+RELEASEGATE_ALLOW_LOCAL_REPOSITORIES = env_bool(
+    "RELEASEGATE_ALLOW_LOCAL_REPOSITORIES", default=RELEASEGATE_DEMO
+)
+# known_hosts for ssh:// repositories (host keys are always checked).
+RELEASEGATE_GIT_KNOWN_HOSTS = env_str("RELEASEGATE_GIT_KNOWN_HOSTS") or str(DATA_DIR / "known_hosts")
+# Seconds one git fetch may take (a host that accepts connections and never answers).
+RELEASEGATE_GIT_TIMEOUT = int(env_str("RELEASEGATE_GIT_TIMEOUT", "120"))
 RELEASEGATE_WEBHOOK_MAX_ATTEMPTS = int(env_str("RELEASEGATE_WEBHOOK_MAX_ATTEMPTS", "6"))
 RELEASEGATE_WEBHOOK_TIMEOUT = float(env_str("RELEASEGATE_WEBHOOK_TIMEOUT", "10"))
 RELEASEGATE_WEBHOOK_BACKOFF_SECONDS = float(env_str("RELEASEGATE_WEBHOOK_BACKOFF_SECONDS", "30"))

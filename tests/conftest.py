@@ -13,6 +13,7 @@ from .factories import (  # noqa: F401 - ensure_default_template is re-exported 
     ensure_default_template,
     make_manager,
     make_release,
+    read_range,
 )
 
 
@@ -47,9 +48,11 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
-def no_commit_range_reads(settings):
-    # Fixture repositories are not real; tests of commit ranges turn this back on.
-    settings.RELEASEGATE_READ_COMMIT_RANGES = False
+def repository_rules(settings):
+    """The installation's git hosts in tests; local paths allowed, as in the demo."""
+    settings.RELEASEGATE_GIT_HOSTS = ["git.example.com", "*.example.org"]
+    settings.RELEASEGATE_GIT_PRIVATE_HOSTS = []
+    settings.RELEASEGATE_ALLOW_LOCAL_REPOSITORIES = True
 
 
 @pytest.fixture
@@ -118,9 +121,11 @@ def pass_scans(release, actor):
 
 
 def ready_for_review(release, actor):
+    """Ticked, submitted, scans passed and what ships read (by a worker, as the tasks would)."""
     tick_manual_items(release, actor)
     workflow.submit(release, actor=actor)
     pass_scans_in_review(release)
+    read_range(release)
     release.refresh_from_db()
     return release
 

@@ -5,8 +5,17 @@ import secrets
 import factory
 from django.contrib.auth.models import Group, User
 
-from checklists import workflow
-from checklists.models import MANAGERS_GROUP, ChecklistTemplate, Membership, Team, TemplateItem
+from checklists import locations, workflow
+from checklists.commit_range import RangeRead
+from checklists.models import (
+    MANAGERS_GROUP,
+    ChecklistTemplate,
+    CommitRange,
+    Membership,
+    Repository,
+    Team,
+    TemplateItem,
+)
 from checklists.template_files import SEED_TEMPLATE, parse_template, store_template
 
 
@@ -74,5 +83,59 @@ def release_data(**overrides) -> dict:
     return data
 
 
+def register(team: Team, location: str) -> Repository:
+    """The team's registered repository at `location`, registered now (as its owner would) if new."""
+    canonical = locations.parse(location).canonical
+    found = Repository.objects.filter(team=team, location=canonical).first()
+    return found or workflow.register_repository(team, actor=None, location=location)
+
+
 def make_release(team: Team, author: User, **overrides):
-    return workflow.create_release(actor=author, team=team, data=release_data(**overrides))
+    data = release_data(**overrides)
+    if isinstance(data["repository"], str) and not data["repository"].isdigit():
+        data["repository"] = register(team, data["repository"]).location
+    return workflow.create_release(actor=author, team=team, data=data)
+
+
+def commit(author: str = "alice", *, sha_: str | None = None, committer: str | None = None) -> dict:
+    """A commit as a worker stores it, authored (and committed) by `author`@example.com."""
+    committer = committer or author
+    return {
+        "sha": sha_ or sha(),
+        "author_name": author,
+        "author_email": f"{author}@example.com",
+        "committer_name": committer,
+        "committer_email": f"{committer}@example.com",
+        "date": "2026-11-01T10:00:00+00:00",
+        "subject": f"work by {author}",
+    }
+
+
+def read_range(release, *, commits=None, relation=None, ahead_by=None, behind_by=None, error=""):
+    """Record what a worker read for the release's range, through the workflow, as the task does.
+
+    The git side (checklists/commit_range.py) is tested on real repositories; here the stored
+    result is given: by default one commit authored by the release's author, ahead of production.
+    """
+    release.refresh_from_db()
+    if release.commit_range is None or release.commit_range.status != CommitRange.Status.PENDING:
+        workflow.repoint_release(release.pk)
+        release.refresh_from_db()
+    rng = release.commit_range
+    if rng.status != CommitRange.Status.PENDING:
+        return rng
+    workflow.claim_range_read(rng.pk, stale_after=0)
+    if error:
+        return workflow.record_range_read(rng.pk, error=error)
+    commits = [commit(release.author.username, sha_=release.commit)] if commits is None else commits
+    relation = relation or ("ahead" if rng.base else "new")
+    read = RangeRead(
+        relation=relation,
+        ahead_by=len(commits) if ahead_by is None else ahead_by,
+        behind_by=0 if behind_by is None else behind_by,
+        commits=commits,
+        files=[{"path": "app/refunds.py", "additions": 3, "deletions": 1, "binary": False}],
+    )
+    result = workflow.record_range_read(rng.pk, read=read)
+    release.refresh_from_db()
+    return result

@@ -12,7 +12,8 @@ def raw_signoff_insert(release, reviewer_id, author_id):
     with connection.cursor() as cursor:
         cursor.execute(
             'INSERT INTO checklists_signoff (release_id, reviewer_id, author_id, decision, comment, "commit", '
-            "checklist_digest, stale, created_at) VALUES (%s, %s, %s, 'approve', '', %s, '', %s, %s)",
+            "checklist_digest, acknowledged_relation, stale, created_at) "
+            "VALUES (%s, %s, %s, 'approve', '', %s, '', '', %s, %s)",
             [release.pk, reviewer_id, author_id, release.commit, False, release.created_at],
         )
 

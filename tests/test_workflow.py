@@ -15,7 +15,7 @@ from checklists.errors import (
 from checklists.models import AuditEvent, Release, ScanRun, SignOff
 
 from .conftest import item, pass_scans_in_review, ready_for_review, tick_manual_items
-from .factories import make_release, release_data, sha
+from .factories import make_release, read_range, register, release_data, sha
 
 
 def events(release, verb=None):
@@ -98,10 +98,18 @@ def test_odd_repositories_are_refused(team, alice, repository):
 
 @pytest.mark.parametrize(
     "repository",
-    ["https://github.com/o/r.git", "git@github.com:o/r.git", "ssh://git@h/r", "file:///srv/r", "/srv/r"],
+    [
+        "https://git.example.com/o/r.git",
+        "git@git.example.com:o/r.git",
+        "ssh://git@git.example.com/r",
+        "/srv/r",
+    ],
 )
-def test_usual_repository_forms_are_accepted(team, alice, repository):
-    assert make_release(team, alice, repository=repository).repository == repository
+def test_a_release_names_a_registered_repository_by_location_or_id(team, alice, repository):
+    registered = register(team, repository)
+    assert make_release(team, alice, repository=repository).repository == registered
+    assert make_release(team, alice, repository=registered.pk).repository == registered
+    assert make_release(team, alice, repository=str(registered.pk)).repository == registered
 
 
 def test_unknown_team_is_a_validation_error(alice, team):
@@ -354,6 +362,7 @@ def test_approval_waits_for_pending_scans(release, alice, bob):
         workflow.sign_off(release, actor=bob, decision="approve")
     assert {b["why"] for b in exc.value.details} == {"the scan has not finished"}
     pass_scans_in_review(release)
+    read_range(release)
     assert workflow.sign_off(release, actor=bob, decision="approve").release.status == "approved"
 
 
@@ -514,6 +523,7 @@ def test_every_change_writes_exactly_one_audit_event(release, alice, bob):
     manual = release.items.filter(satisfied_by="manual").count()
     workflow.submit(release, actor=alice)
     pass_scans_in_review(release)
+    read_range(release)
     workflow.sign_off(release, actor=bob, decision="approve")
     workflow.deploy(release, actor=alice)
     verbs = list(events(release).values_list("verb", flat=True))

@@ -6,6 +6,7 @@ release renders in a constant number of queries.
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..models import (
@@ -158,10 +159,14 @@ class ReleaseSummarySerializer(serializers.ModelSerializer):
 
     team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    repository = serializers.SlugRelatedField(
+        slug_field="location", read_only=True, help_text="The registered location the release ships from."
+    )
+    repository_id = serializers.IntegerField(read_only=True)
 
     class Meta:
         model = Release
-        fields = RELEASE_FIELDS
+        fields = [*RELEASE_FIELDS, "repository_id"]
         read_only_fields = fields
 
 
@@ -175,15 +180,98 @@ class FollowUpBriefSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class AnswerSerializer(serializers.Serializer):
+    allowed = serializers.BooleanField()
+    code = serializers.CharField(
+        allow_null=True, help_text="Why not, as a code (self_review, range_pending, ...)."
+    )
+    message = serializers.CharField(allow_null=True, help_text="Why not, in one sentence.")
+
+
+class AbilitiesSerializer(serializers.Serializer):
+    """What the requesting user may do to this release now (checklists/abilities.py)."""
+
+    edit = AnswerSerializer()
+    tick = AnswerSerializer()
+    request_scans = AnswerSerializer()
+    upload_report = AnswerSerializer()
+    submit = AnswerSerializer()
+    approve = AnswerSerializer()
+    reject = AnswerSerializer()
+    deploy = AnswerSerializer()
+    rollback = AnswerSerializer()
+    cancel = AnswerSerializer()
+    read_range_again = AnswerSerializer()
+    override_range = AnswerSerializer()
+    override_freeze = AnswerSerializer()
+    acknowledge_relation = serializers.CharField(
+        allow_null=True,
+        help_text="behind or diverged: an approval must send acknowledge_relation with this value.",
+    )
+
+
+class ShippingSummarySerializer(serializers.Serializer):
+    state = serializers.ChoiceField(choices=["pending", "ready", "unreadable"])
+    error = serializers.CharField(allow_null=True)
+    base = serializers.CharField(allow_null=True, help_text="Production: the last deployed commit, if any.")
+    head = serializers.CharField()
+    relation = serializers.CharField(allow_null=True, help_text="new, same, ahead, behind or diverged.")
+    ahead_by = serializers.IntegerField(allow_null=True)
+    behind_by = serializers.IntegerField(allow_null=True)
+    commits = serializers.IntegerField(help_text="How many commits ship (see shipping/ for them).")
+    files = serializers.IntegerField()
+
+
+def shipping_summary(found) -> dict:
+    """A Shipping (checklists/shipping.py) as counts: the commits themselves are in shipping/."""
+    data = found.as_dict()
+    data["commits"], data["files"] = len(data["commits"]), len(data["files"])
+    return ShippingSummarySerializer(data).data
+
+
 class ReleaseSerializer(ReleaseSummarySerializer):
     items = ItemSerializer(many=True, read_only=True)
     signoffs = SignOffSerializer(many=True, read_only=True)
     scans = ScanSerializer(many=True, read_only=True)
     followups = FollowUpBriefSerializer(many=True, read_only=True, help_text="Waiver debt of this hotfix.")
+    shipping = serializers.SerializerMethodField()
+    abilities = serializers.SerializerMethodField()
 
     class Meta(ReleaseSummarySerializer.Meta):
-        fields = [*RELEASE_FIELDS, "items", "signoffs", "scans", "followups"]
+        fields = [
+            *RELEASE_FIELDS,
+            "repository_id",
+            "items",
+            "signoffs",
+            "scans",
+            "followups",
+            "shipping",
+            "abilities",
+        ]
         read_only_fields = fields
+
+    def _facts(self, release: Release):
+        from ..abilities import Facts
+
+        cache = self.context.setdefault("facts", {})
+        if release.pk not in cache:
+            cache[release.pk] = Facts(
+                release, items=list(release.items.all()), signoffs=list(release.signoffs.all())
+            )
+        return cache[release.pk]
+
+    @extend_schema_field(ShippingSummarySerializer)
+    def get_shipping(self, release: Release) -> dict:
+        return shipping_summary(self._facts(release).shipping)
+
+    @extend_schema_field(AbilitiesSerializer)
+    def get_abilities(self, release: Release) -> dict | None:
+        from ..abilities import abilities_for
+
+        request = self.context.get("request")
+        if request is None:
+            return None
+        return abilities_for(request.user, release, self._facts(release)).as_dict()
 
 
 class SignOffResultSerializer(serializers.Serializer):
@@ -235,6 +323,10 @@ class GateOpenSerializer(serializers.Serializer):
     approved_at = serializers.DateTimeField()
     approvals = serializers.IntegerField()
     required_approvals = serializers.IntegerField()
+    shipping = ShippingSummarySerializer(help_text="What ships, and the commit's relation to production.")
+    warning = serializers.CharField(
+        allow_blank=True, help_text="Set when the commit is older than production or diverged (acknowledged)."
+    )
 
 
 class GateClosedSerializer(serializers.Serializer):
@@ -247,6 +339,7 @@ class GateClosedSerializer(serializers.Serializer):
         child=serializers.DictField(),
         help_text="Deploy freeze windows that keep the gate shut (id, starts_at, ends_at, reason).",
     )
+    shipping = ShippingSummarySerializer(help_text="What ships, and the commit's relation to production.")
     error = ErrorDetailSerializer()
 
 
@@ -318,7 +411,9 @@ class ReleaseCreateSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=TITLE_MAX)
     kind = serializers.ChoiceField(choices=Release.Kind.choices, default=Release.Kind.STANDARD)
     repository = serializers.CharField(
-        max_length=REPOSITORY_MAX, help_text="https://, ssh://, git@host:path, file:// URL or a local path."
+        max_length=REPOSITORY_MAX,
+        help_text="A location registered for the team (GET /api/v1/teams/{slug}/repositories/) or its id; "
+        "anything else is 400 unknown_repository.",
     )
     commit = serializers.RegexField(
         SHA_PATTERN, max_length=40, help_text="Full 40-character SHA of the commit to release."
@@ -344,6 +439,12 @@ class ItemUpdateSerializer(serializers.Serializer):
 class SignOffCreateSerializer(serializers.Serializer):
     decision = serializers.ChoiceField(choices=SignOff.Decision.choices)
     comment = _text(LONG_TEXT_MAX, help_text="Required for a rejection.")
+    acknowledge_relation = serializers.ChoiceField(
+        choices=["behind", "diverged"],
+        required=False,
+        help_text="Approving a commit that is older than production or diverged from it needs this: "
+        "the relation shown in the release's shipping.relation.",
+    )
 
 
 class ScanRequestSerializer(serializers.Serializer):

@@ -11,7 +11,7 @@ from drf_spectacular.renderers import (
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import IsAuthenticated
 
-from . import beyond, views
+from . import beyond, repositories, views
 from .errors import not_found_json
 
 app_name = "api"
@@ -39,12 +39,19 @@ urlpatterns = [
     path(release + "rollback/", views.RollbackView.as_view(), name="release-rollback"),
     path(release + "cancel/", views.CancelView.as_view(), name="release-cancel"),
     path(release + "shipping/", beyond.ShippingView.as_view(), name="release-shipping"),
+    path(release + "shipping/read/", beyond.ShippingReadView.as_view(), name="release-shipping-read"),
+    path(release + "range-override/", beyond.RangeOverrideView.as_view(), name="release-range-override"),
     path(release + "independence/", beyond.IndependenceView.as_view(), name="release-independence"),
     path(release + "freeze-override/", beyond.FreezeOverrideView.as_view(), name="release-freeze-override"),
     path("v1/followups/", beyond.FollowUpListView.as_view(), name="followup-list"),
     path("v1/followups/<int:pk>/close/", beyond.FollowUpCloseView.as_view(), name="followup-close"),
     path("v1/teams/<slug:slug>/freezes/", beyond.FreezeWindowListView.as_view(), name="team-freezes"),
     path("v1/teams/<slug:slug>/webhooks/", beyond.WebhookListView.as_view(), name="team-webhooks"),
+    path(
+        "v1/teams/<slug:slug>/repositories/",
+        repositories.TeamRepositoryListView.as_view(),
+        name="team-repositories",
+    ),
     path(
         "v1/webhooks/<int:pk>/deliveries/",
         beyond.WebhookDeliveryListView.as_view(),

@@ -55,6 +55,7 @@ def release_queryset(user) -> QuerySet[Release]:
     return (
         readable_releases(user)
         .with_related()
+        .select_related("commit_range")
         .prefetch_related(
             Prefetch("items", queryset=ChecklistItem.objects.select_related("set_by")),
             Prefetch("signoffs", queryset=SignOff.objects.select_related("reviewer", "snapshot")),
@@ -68,7 +69,7 @@ def render_release(request: Request, pk: int, *, status_code: int = status.HTTP_
     release = release_queryset(request.user).filter(pk=pk).first()
     if release is None:
         raise NotFound("No such release.")
-    return Response(s.ReleaseSerializer(release).data, status=status_code)
+    return Response(s.ReleaseSerializer(release, context={"request": request}).data, status=status_code)
 
 
 def valid(serializer_class, request: Request) -> dict:
@@ -176,7 +177,11 @@ class SignOffView(ApiView):
     @extend_schema(
         summary="Approve or reject a release in review",
         description="403 `self_review` for the release's author, 403 `not_a_reviewer` for anyone "
-        "without the reviewer role on its team. Honours an Idempotency-Key header.",
+        "without the reviewer role on its team, 403 `ticked_item` / `changed_release` / "
+        "`commit_author` for a reviewer who is not independent of the content. An approval is "
+        "409 `range_pending` or `range_unreadable` until a worker has read what ships (a reviewer "
+        "may override on a hotfix), and 409 `relation_unacknowledged` for an older or diverged "
+        "commit without `acknowledge_relation`. Honours an Idempotency-Key header.",
         request=s.SignOffCreateSerializer,
         parameters=[IDEMPOTENCY_PARAM],
         responses={201: s.SignOffResultSerializer, **_errors(400, 401, 403, 404, 409, 415, 422)},
@@ -187,7 +192,11 @@ class SignOffView(ApiView):
 
         def sign() -> Response:
             result = workflow.sign_off(
-                release.pk, actor=request.user, decision=data["decision"], comment=data.get("comment", "")
+                release.pk,
+                actor=request.user,
+                decision=data["decision"],
+                comment=data.get("comment", ""),
+                acknowledge_relation=data.get("acknowledge_relation", ""),
             )
             body = {
                 "signoff": s.SignOffSerializer(result.signoff).data,
@@ -301,7 +310,9 @@ class GateView(ApiView):
     @extend_schema(
         summary="May a pipeline deploy this commit now?",
         description="200 with `open: true` only when the release is approved, enough current "
-        "(not stale) approvals remain, and `commit` is the approved commit; otherwise 409 with "
+        "(not stale) approvals remain, `commit` is the approved commit, and what ships has been "
+        "read from production's commit (an older or diverged commit needs approvals that "
+        "acknowledged it; `shipping.relation` and `warning` say so); otherwise 409 with "
         "`open: false` and the reasons, so that `curl --fail` stops the pipeline. A missing or "
         "malformed `commit` is one of those reasons (409).",
         parameters=[
@@ -324,6 +335,7 @@ class GateView(ApiView):
         commit = request.query_params.get("commit")
         gate = workflow.gate_status(release, commit)
         reasons = gate.reasons
+        shipping = s.shipping_summary(gate.shipping)
         if reasons:
             details = {"reasons": reasons, "freeze": gate.freeze} if gate.freeze else {"reasons": reasons}
             body = {
@@ -333,6 +345,7 @@ class GateView(ApiView):
                 "status": release.status,
                 "reasons": reasons,
                 "freeze": gate.freeze,
+                "shipping": shipping,
                 "error": {"code": "gate_closed", "message": reasons[0], "details": details},
             }
             return Response(body, status=status.HTTP_409_CONFLICT)
@@ -343,6 +356,8 @@ class GateView(ApiView):
             "approved_at": release.approved_at,
             "approvals": gate.approvals,
             "required_approvals": release.team.required_approvals,
+            "shipping": shipping,
+            "warning": gate.shipping.relation_sentence(),
         }
         return Response(s.GateOpenSerializer(body).data)
 

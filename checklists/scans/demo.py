@@ -59,12 +59,20 @@ def _git(path: Path, *args: str) -> str:
 
 
 def make_demo_repository(path: Path | str, *, problems: bool = False) -> tuple[str, str]:
-    """Create (or add a commit to) a repository at `path`; return (repository URL, commit SHA)."""
+    """Create (or add a commit to) a repository at `path`; return (repository URL, commit SHA).
+
+    Each commit holds exactly its files: a clean commit after a planted one removes the
+    planted files, so a demo repository left by an earlier run starts clean again.
+    """
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     if not (path / ".git").exists():
         _git(path, "init", "--quiet", "-b", "main")
     files = {**CLEAN_FILES, **(problem_files() if problems else {})}
+    tracked = _git(path, "ls-files", "-z").split("\0")
+    for name in tracked:
+        if name and name not in files:
+            (path / name).unlink(missing_ok=True)
     for name, content in files.items():
         (path / name).parent.mkdir(parents=True, exist_ok=True)
         (path / name).write_text(content)

@@ -15,7 +15,7 @@ from .release import (
     request_scans,
     rerun_scan,
 )
-from .rules import followup_close, freeze_override
+from .rules import followup_close, freeze_override, range_override, range_read
 
 __all__ = [
     "dashboard",
@@ -27,6 +27,8 @@ __all__ = [
     "item_update",
     "metrics_page",
     "profile",
+    "range_override",
+    "range_read",
     "release_cancel",
     "release_create",
     "release_deploy",

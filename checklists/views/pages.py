@@ -42,7 +42,7 @@ CSV_COLUMNS = (
     ("kind", lambda r: r.kind),
     ("status", lambda r: r.status),
     ("author", lambda r: r.author.username),
-    ("repository", lambda r: r.repository),
+    ("repository", lambda r: r.repository.location),
     ("commit", lambda r: r.commit),
     ("version_before", lambda r: r.version_before),
     ("version_after", lambda r: r.version_after),

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import permissions, workflow
+from .. import abilities, permissions, workflow
 from ..errors import InvalidInput, WorkflowError
 from ..forms import (
     CancelForm,
@@ -50,34 +50,24 @@ def _progress(items: list[ChecklistItem]) -> Progress:
     return Progress(done=sum(1 for item in items if item.is_satisfied), total=len(items))
 
 
-def _item_actions(release: Release, item: ChecklistItem) -> set[str]:
-    """Which buttons an item row offers. Only a hint for the page: the workflow decides."""
-    actions: set[str] = set()
-    if item.kind == "signoff":
-        return actions
-    if item.kind == "manual" and item.state in (State.OPEN, State.DONE):
-        actions.add("tick")
-    if item.state in (State.DONE, State.WAIVED, State.NOT_APPLICABLE) and item.kind == "manual":
-        actions.add("reopen")
-    if item.state in (State.WAIVED, State.NOT_APPLICABLE) and item.kind != "manual":
-        actions.add("reopen")
-    if item.waivable and item.state in (State.OPEN, State.DONE):
-        actions.add("not_applicable")
-    if item.waivable and release.kind == Release.Kind.HOTFIX and item.state in (State.OPEN, State.FAILED):
-        actions.add("waive")
-    return actions
-
-
 def release_context(request: HttpRequest, release: Release, **extra) -> dict:
-    """Everything the release page shows, in a fixed number of queries."""
-    user = request.user
-    role = permissions.role_in(user, release.team_id)
-    is_member = role is not None
-    can_write = is_member and release.is_open_for_changes
+    """Everything the release page shows, in a fixed number of queries.
 
+    Which actions it offers comes from checklists/abilities.py, the answers the workflow
+    itself applies: a button is shown only to someone who may use it; an action that is
+    refused for a reason the person can act on is shown disabled, with the reason.
+    """
+    user = request.user
     items = list(release.items.select_related("set_by"))
+    signoffs = list(release.signoffs.select_related("reviewer", "snapshot").order_by("-created_at", "-id"))
+    facts = abilities.Facts(release, items=items, signoffs=signoffs)
+    may = abilities.abilities_for(user, release, facts)
+    role = facts.role(user)
+    is_member = role is not None
+    can_write = may.may("tick")
+
     for item in items:
-        item.actions = _item_actions(release, item) if can_write else set()
+        item.actions = abilities.item_actions(release, item) if can_write else set()
     categories = []
     for category in CATEGORIES:
         in_category = [item for item in items if item.category == category]
@@ -95,40 +85,30 @@ def release_context(request: HttpRequest, release: Release, **extra) -> dict:
         release.scans.filter(current=True, commit=release.commit).select_related("owner").order_by("scanner")
     )
     runs = {run.scanner: run for run in scans}
-    signoffs = list(release.signoffs.select_related("reviewer", "snapshot").order_by("-created_at", "-id"))
     # Lazy: read only when the timeline is rendered, not when its cached fragment is used.
     events = release.events.select_related("actor").order_by("-created_at", "-id")
 
-    refusal_reason = permissions.signoff_refusal(user, release)
+    approve, reject = may["approve"], may["reject"]
     mine_current = any(s.reviewer_id == user.pk and not s.stale for s in signoffs)
-    if refusal_reason is None and mine_current:
-        signoff_note = "You have signed off this state of the release."
-    elif refusal_reason is not None:
-        signoff_note = refusal_reason.message
-    elif release.status != Status.IN_REVIEW:
-        signoff_note = (
-            f"Sign-off happens while the release is in review; it is {release.get_status_display().lower()}."
-        )
+    renewable = release.status == Status.APPROVED and approve.allowed and mine_current
+    if approve.allowed or reject.allowed:
+        signoff_note = "Your approval expired; approve again to renew it." if renewable else ""
+        if not approve.allowed:
+            signoff_note = f"You may reject, but not approve yet: {approve.message}"
     else:
-        signoff_note = ""
-    may_sign = refusal_reason is None and not mine_current and release.status == Status.IN_REVIEW
-    rules = rules_context(request, release, signoffs, items)
-    renewable = release.status == Status.APPROVED and any(
-        s.reviewer_id == user.pk and not s.stale and s.expired for s in signoffs
-    )
-    if refusal_reason is None and renewable:
-        may_sign, signoff_note = True, "Your approval expired; approve again to renew it."
+        signoff_note = approve.message
 
     blockers: list[dict] = []
     if release.status == Status.DRAFT:
-        blockers = workflow.blocking_items(release, for_submit=True)
+        blockers = facts.blockers(for_submit=True)
     elif release.status == Status.IN_REVIEW:
-        blockers = workflow.blocking_items(release, for_submit=False)
+        blockers = facts.blockers(for_submit=False)
 
     context = {
         "release": release,
         "role": role,
         "is_member": is_member,
+        "abilities": may,
         "can_write": can_write,
         "items": items,
         "categories": categories,
@@ -138,22 +118,26 @@ def release_context(request: HttpRequest, release: Release, **extra) -> dict:
         "scans_pending": any(run.status in PENDING_SCANS for run in scans),
         "scan_rows": [(item, runs.get(item.argument)) for item in items if item.kind == "scan"],
         "signoffs": signoffs,
-        "approvals": workflow.count_current_approvals(release),
-        "may_sign": may_sign,
+        "approvals": len(facts.counting),
+        "may_sign": may.may_sign,
+        "may_approve": approve.allowed,
+        "may_reject": reject.allowed,
         "signoff_note": signoff_note,
-        "signoff_form": SignOffForm(),
+        "acknowledge_relation": may.acknowledge,
         "blockers": blockers,
         "events": events,
-        "can_submit": is_member and release.status == Status.DRAFT,
-        "can_deploy": is_member and release.status == Status.APPROVED,
-        "can_rollback": is_member and release.status == Status.DEPLOYED,
-        "can_cancel": is_member and release.status in (Status.DRAFT, Status.IN_REVIEW),
+        "can_submit": may.may("submit"),
+        "submit_refusal": may["submit"] if is_member and release.status == Status.DRAFT else None,
+        "can_deploy": may.may("deploy"),
+        "deploy_refusal": may["deploy"] if is_member and release.status == Status.APPROVED else None,
+        "can_rollback": may.may("rollback"),
+        "can_cancel": may.may("cancel"),
         "deploy_form": DeployForm(initial={"version_after": release.version_after}),
         "rollback_form": RollbackForm(),
         "cancel_form": CancelForm(),
         "item_errors": {},
         "primary": None,
-        **rules,
+        **rules_context(request, release, signoffs, items, facts, may),
     }
     context.update(extra)
     return context
@@ -330,7 +314,13 @@ def release_submit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def release_signoff(request: HttpRequest, pk: int) -> HttpResponse:
     def sign(release, user, data):
-        result = workflow.sign_off(release.pk, actor=user, decision=data["decision"], comment=data["comment"])
+        result = workflow.sign_off(
+            release.pk,
+            actor=user,
+            decision=data["decision"],
+            comment=data["comment"],
+            acknowledge_relation=data["acknowledge_relation"],
+        )
         if result.release.status == Status.APPROVED:
             messages.info(request, "The release has all the approvals it needs: it is approved.")
 

@@ -1,4 +1,4 @@
-"""Pages of the rules beyond the gate: closing a follow-up, overriding a freeze (docs/rules.md)."""
+"""Pages of the rules beyond the gate: follow-ups, freeze and range overrides, re-reading what ships."""
 
 from __future__ import annotations
 
@@ -10,15 +10,17 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from .. import approvals, commit_range, freeze, permissions, workflow
+from .. import approvals, permissions, workflow
+from ..abilities import Abilities, Facts
 from ..errors import WorkflowError
-from ..models import FollowUp, Membership, Release, ReviewerGroup, SignOff
+from ..models import FollowUp, Release, ReviewerGroup, SignOff
 from .common import readable_release, refusal
 
 
-def rules_context(request: HttpRequest, release: Release, signoffs: list, items: list) -> dict:
+def rules_context(
+    request: HttpRequest, release: Release, signoffs: list, items: list, facts: Facts, may: Abilities
+) -> dict:
     """What the release page shows about follow-ups, freezes, groups, expiry and what ships."""
-    user = request.user
     now = timezone.now()
     for signoff in signoffs:
         signoff.expires_at = approvals.expires_at(signoff, release)
@@ -28,30 +30,24 @@ def rules_context(request: HttpRequest, release: Release, signoffs: list, items:
         except SignOff.snapshot.RelatedObjectDoesNotExist:
             saved = None  # given before snapshots were kept
         signoff.changes = approvals.changes_since(saved, release, items) if saved else []
-    windows = freeze.blocking_windows(release) if release.is_open_for_changes else []
-    role = permissions.role_in(user, release.team_id)
+    windows = facts.freeze_windows if release.is_open_for_changes else []
     groups = list(
         ReviewerGroup.objects.filter(team_id=release.team_id, required=True).prefetch_related("members")
     )
     filled = {}
     if groups:
-        counting = approvals.counting_approvals(release)
+        counting = facts.counting
         assigned, _ = approvals.group_assignment(release, {s.reviewer_id for s in counting})
         names = {s.reviewer_id: s.reviewer.get_username() for s in counting}
         filled = {group: names.get(person) for group, person in assigned.items()}
-    independence_warning = ""
-    if role == Membership.Role.REVIEWER and user.pk != release.author_id:
-        independence_warning = workflow.independence_warning(user, release)
     return {
-        "shipping": commit_range.shipping(release),
+        "shipping": facts.shipping,
         "release_followups": list(release.followups.select_related("owner", "closed_by")),
         "freeze_windows": windows,
-        "can_override_freeze": bool(windows)
-        and release.kind == Release.Kind.HOTFIX
-        and role == Membership.Role.REVIEWER
-        and user.pk != release.author_id,
+        "can_override_freeze": may.may("override_freeze"),
+        "can_override_range": may.may("override_range"),
+        "can_read_range_again": may.may("read_range_again"),
         "required_groups": [{"name": g.name, "filled_by": filled.get(g.name)} for g in groups],
-        "independence_warning": independence_warning,
         "approval_valid_days": release.team.approval_valid_days,
     }
 
@@ -74,6 +70,32 @@ def followup_close(request: HttpRequest, pk: int) -> HttpResponse:
     if request.POST.get("next") == "release":
         return redirect(reverse("checklists:release", args=[followup.release_id]))
     return redirect(reverse("checklists:dashboard"))
+
+
+@login_required
+@require_POST
+def range_override(request: HttpRequest, pk: int) -> HttpResponse:
+    release = readable_release(request, pk)
+    try:
+        workflow.override_range(release.pk, actor=request.user, reason=request.POST.get("reason", ""))
+    except WorkflowError as exc:
+        return refusal(request, exc)
+    messages.success(
+        request, "Approval allowed without reading what ships, for this hotfix; the override is audited."
+    )
+    return redirect(reverse("checklists:release", args=[release.pk]) + "#shipping")
+
+
+@login_required
+@require_POST
+def range_read(request: HttpRequest, pk: int) -> HttpResponse:
+    release = readable_release(request, pk)
+    try:
+        workflow.request_range_read(release.pk, actor=request.user)
+    except WorkflowError as exc:
+        return refusal(request, exc)
+    messages.success(request, "A worker reads what ships again; this page shows it when it is done.")
+    return redirect(reverse("checklists:release", args=[release.pk]) + "#shipping")
 
 
 @login_required

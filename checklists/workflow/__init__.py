@@ -3,7 +3,11 @@
 Pages, the API, admin actions, management commands and Celery tasks all call these
 functions; no rule lives anywhere else. Each function:
 - runs in one transaction and locks the release row first, so concurrent requests
-  queue behind each other instead of losing updates;
+  queue behind each other instead of losing updates (docs/reliability.md, "Lock order");
+- asks checklists/abilities.py whether the actor may do it: the page, the API and the
+  admin show the same answers;
+- reads no repository and calls no network: workers read what ships and store it
+  (ranges.py), the workflow reads stored rows;
 - takes the acting user keyword-only and checks what that user may do;
 - raises a WorkflowError subclass (checklists/errors.py) that names what blocks;
 - writes exactly one AuditEvent when it changes something, and none when it does not;
@@ -12,7 +16,15 @@ functions; no rule lives anywhere else. Each function:
 
 from ..models import checklist_digest
 from .base import blocking_items, clean_commit, clean_release_data, count_current_approvals
-from .gate import GateStatus, gate_reasons, gate_status, independence_warning, override_freeze
+from .gate import GateStatus, gate_reasons, gate_status, override_freeze
+from .ranges import (
+    claim_range_read,
+    override_range,
+    record_range_read,
+    repoint_release,
+    repoint_releases,
+    request_range_read,
+)
 from .releases import (
     SignOffResult,
     cancel,
@@ -24,6 +36,7 @@ from .releases import (
     submit,
     update_release,
 )
+from .repositories import Credentials, register_repository, update_repository
 from .scans import (
     TestReportResult,
     claim_scan,
@@ -37,12 +50,14 @@ from .scans import (
 from .team_rules import NewWebhook, close_followup, create_webhook
 
 __all__ = [
+    "Credentials",
     "GateStatus",
     "NewWebhook",
     "SignOffResult",
     "TestReportResult",
     "blocking_items",
     "cancel",
+    "claim_range_read",
     "checklist_digest",
     "claim_scan",
     "clean_commit",
@@ -55,9 +70,14 @@ __all__ = [
     "gate_reasons",
     "gate_status",
     "heartbeat_scan",
-    "independence_warning",
     "mark_scan_enqueued",
     "override_freeze",
+    "override_range",
+    "record_range_read",
+    "register_repository",
+    "repoint_release",
+    "repoint_releases",
+    "request_range_read",
     "record_scan_result",
     "request_scans",
     "requeue_scan",
@@ -67,4 +87,5 @@ __all__ = [
     "store_test_report",
     "submit",
     "update_release",
+    "update_repository",
 ]

@@ -7,31 +7,25 @@ from typing import Any
 
 from django.contrib.auth.models import User
 
-from .. import approvals, audit, permissions
+from .. import abilities, approvals, audit, locations, permissions
 from ..errors import InvalidInput, NotFound, TransitionError
 from ..models import (
     LONG_TEXT_MAX,
-    REPOSITORY_MAX,
     TITLE_MAX,
     VERSION_MAX,
     AuditEvent,
     ChecklistItem,
     Release,
-    ScanRun,
+    Repository,
+    Team,
 )
 
 Status = Release.Status
 State = ChecklistItem.State
 
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
-# Remote transports git may use. `ext::` and other remote helpers run commands, so
-# anything else (besides a plain local path) is refused.
-REPOSITORY_RE = re.compile(
-    r"^(https?://|ssh://|file://|git@[A-Za-z0-9.-]+:|/|\.{1,2}(/|$)|[A-Za-z0-9_][^:]*$)"
-)
 TEXT_LIMITS = {
     "title": TITLE_MAX,
-    "repository": REPOSITORY_MAX,
     "version_before": VERSION_MAX,
     "version_after": VERSION_MAX,
     "description": LONG_TEXT_MAX,
@@ -39,7 +33,7 @@ TEXT_LIMITS = {
     "deployment_steps": LONG_TEXT_MAX,
     "known_limitations": LONG_TEXT_MAX,
 }
-EDITABLE_FIELDS = ("commit", *TEXT_LIMITS)
+EDITABLE_FIELDS = ("commit", "repository", *TEXT_LIMITS)
 
 
 # --- input -----------------------------------------------------------------
@@ -71,18 +65,42 @@ def clean_commit(value: Any) -> str:
     return sha
 
 
-def _clean_repository(value: str, errors: dict) -> str:
-    value = value.strip()
-    if not value:
-        errors["repository"] = ["Required."]
-    elif (
-        value.startswith("-")
-        or "::" in value
-        or any(ch.isspace() or ord(ch) < 32 for ch in value)
-        or not REPOSITORY_RE.match(value)
-    ):
-        errors["repository"] = ["Give an https://, ssh://, git@host:path, file:// URL or a local path."]
-    return value
+def resolve_repository(team: Team, value: Any, *, current: Repository | None = None) -> Repository:
+    """The team's registered repository that `value` names: its location or its id.
+
+    Anything else is refused with `unknown_repository`: a release never reads a location that
+    was not registered for its team (by its owner or staff, checklists/workflow/repositories.py).
+    """
+    if isinstance(value, Repository):
+        value = value.pk
+    found = None
+    registered = Repository.objects.filter(team=team)
+    if isinstance(value, int) and not isinstance(value, bool):
+        found = registered.filter(pk=value).first()
+    elif isinstance(value, str) and value.strip():
+        text = value.strip()
+        if text.isdigit() and len(text) < 19:
+            found = registered.filter(pk=int(text)).first()
+        if found is None:
+            try:
+                canonical = locations.parse(text).canonical
+            except locations.InvalidLocation:
+                canonical = text
+            found = registered.filter(location__in={text, canonical}).first()
+    if found is None:
+        raise InvalidInput(
+            f"Not a repository registered for team {team.slug}: give one of its registered locations "
+            "(or its id). The team's owner registers repositories.",
+            details={"repository": [f"Not registered for team {team.slug}."]},
+            code="unknown_repository",
+        )
+    if found.archived and found != current:
+        raise InvalidInput(
+            f"The repository {found.location} is archived; it takes no new releases.",
+            details={"repository": ["Archived."]},
+            code="unknown_repository",
+        )
+    return found
 
 
 def clean_release_data(data: dict, *, partial: bool = False) -> dict:
@@ -97,8 +115,12 @@ def clean_release_data(data: dict, *, partial: bool = False) -> dict:
             cleaned[name] = _clean_text(name, data.get(name), errors, limit=limit)
     if "title" in cleaned and not cleaned["title"].strip() and "title" not in errors:
         errors["title"] = ["Required."]
-    if "repository" in cleaned and "repository" not in errors:
-        cleaned["repository"] = _clean_repository(cleaned["repository"], errors)
+    if "repository" in data or not partial:
+        value = data.get("repository")
+        if value in (None, "") or not isinstance(value, str | int) or isinstance(value, bool):
+            errors["repository"] = ["Required: a repository registered for the team (location or id)."]
+        else:
+            cleaned["repository"] = value  # resolved against the team's registry by the caller
     if "commit" in data or not partial:
         try:
             cleaned["commit"] = clean_commit(data.get("commit"))
@@ -147,7 +169,11 @@ def _lock(release: Release | int) -> Release:
     """
     pk = release.pk if isinstance(release, Release) else release
     try:
-        return Release.objects.select_for_update(of=("self",), no_key=True).select_related("team").get(pk=pk)
+        return (
+            Release.objects.select_for_update(of=("self",), no_key=True)
+            .select_related("team", "repository", "commit_range")
+            .get(pk=pk)
+        )
     except Release.DoesNotExist:
         raise NotFound("No such release.") from None
 
@@ -192,48 +218,13 @@ def _make_approvals_stale(release: Release) -> dict:
     return changed
 
 
-def _blocker(item: ChecklistItem, why: str) -> dict:
-    return {"key": item.key, "title": item.title, "state": item.state, "why": why}
-
-
-def _item_blocker(release: Release, item: ChecklistItem, scan_status: str | None, *, for_submit: bool):
-    """Why this item blocks the transition, or None."""
-    if not item.required or item.kind == "signoff":
-        return None
-    if item.state == State.DONE or (item.state == State.NOT_APPLICABLE and item.reason):
-        return None
-    if item.state == State.WAIVED:
-        if release.kind == Release.Kind.HOTFIX and item.waivable and item.reason:
-            return None
-        return _blocker(item, "waived items are allowed only on hotfix releases, for waivable items")
-    if item.kind == "scan" and item.state == State.OPEN:
-        if for_submit and scan_status in (None, ScanRun.Status.QUEUED, ScanRun.Status.RUNNING):
-            return None  # submit queues the scan; approval waits for its result
-        if scan_status in (ScanRun.Status.QUEUED, ScanRun.Status.RUNNING):
-            return _blocker(item, "the scan has not finished")
-        if scan_status == ScanRun.Status.ERROR:
-            return _blocker(item, "the scan ended in error; re-run it")
-        return _blocker(item, "the scan has not run on this commit")
-    if item.state == State.FAILED:
-        return _blocker(item, "the automated check failed; fix and re-run it, or waive it on a hotfix")
-    if item.kind == "field":
-        return _blocker(item, f"fill in {item.argument.replace('_', ' ')}")
-    return _blocker(item, "not done")
-
-
 def _scan_statuses(release: Release) -> dict[str, str]:
     return dict(release.scans.filter(current=True, commit=release.commit).values_list("scanner", "status"))
 
 
 def blocking_items(release: Release, *, for_submit: bool) -> list[dict]:
     """The required items that keep the release from being submitted (or approved)."""
-    statuses = _scan_statuses(release)
-    blockers = []
-    for item in release.items.all():
-        blocker = _item_blocker(release, item, statuses.get(item.argument), for_submit=for_submit)
-        if blocker:
-            blockers.append(blocker)
-    return blockers
+    return abilities.Facts(release).blockers(for_submit=for_submit)
 
 
 def count_current_approvals(release: Release) -> int:

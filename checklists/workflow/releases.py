@@ -6,16 +6,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.db import transaction
 from django.utils import timezone
 
-from .. import approvals, followups, notifications, permissions, webhooks
-from ..errors import BlockedError, InvalidInput, NotAllowed, NotFound, TransitionError
+from .. import abilities, approvals, followups, notifications, permissions, webhooks
+from ..errors import InvalidInput, NotAllowed, NotFound, TransitionError
 from ..models import (
     EVIDENCE_MAX,
     LONG_TEXT_MAX,
     VERSION_MAX,
     ChecklistItem,
     ChecklistTemplate,
+    Contribution,
     Release,
     SignOff,
     SignOffSnapshot,
@@ -34,12 +36,12 @@ from .base import (
     _require_member,
     _require_open,
     _scan_statuses,
-    blocking_items,
     clean_commit,
     clean_release_data,
     count_current_approvals,
+    resolve_repository,
 )
-from .gate import _check_freeze, independence_warning
+from .ranges import _enqueue_repoint, point_at_range
 from .scans import _create_scan_runs
 from .transactions import write_transaction
 
@@ -57,8 +59,11 @@ def create_release(*, actor: User, team: Team | str, data: dict) -> Release:
     if permissions.role_in(actor, team.pk) is None:
         raise NotAllowed(f"You are not a member of team {team.slug}.")
     cleaned = clean_release_data(data)
+    cleaned["repository"] = resolve_repository(team, cleaned["repository"])
     template = team.template or ChecklistTemplate.default()
     release = Release.objects.create(team=team, template=template, author=actor, **cleaned)
+    release.commit_range = point_at_range(release)
+    release.save(update_fields=["commit_range"])
     now = timezone.now()
     items = []
     for spec in template.items.all():
@@ -78,7 +83,13 @@ def create_release(*, actor: User, team: Team | str, data: dict) -> Release:
         items.append(item)
     ChecklistItem.objects.bulk_create(items)
     _audit(
-        release, actor, "release.created", kind=release.kind, commit=release.commit, template=str(template)
+        release,
+        actor,
+        "release.created",
+        kind=release.kind,
+        repository=release.repository.location,
+        commit=release.commit,
+        template=str(template),
     )
     return release
 
@@ -94,20 +105,36 @@ def update_release(release: Release | int, *, actor: User, data: dict) -> Releas
             "The kind of a release is fixed when it is created.", details={"kind": ["Read-only."]}
         )
     cleaned = clean_release_data({k: v for k, v in data.items() if k != "kind"}, partial=True)
+    if "repository" in cleaned:
+        cleaned["repository"] = resolve_repository(
+            release.team, cleaned["repository"], current=release.repository
+        )
     changed = {name: value for name, value in cleaned.items() if getattr(release, name) != value}
     if not changed:
         return release
-    old_commit = release.commit
+    old_commit, old_repository = release.commit, release.repository
     for name, value in changed.items():
         setattr(release, name, value)
     payload: dict[str, Any] = {"fields": sorted(changed)}
     if "commit" in changed:
         payload["commit"] = {"from": old_commit, "to": release.commit}
+    if "repository" in changed:
+        payload["repository"] = {"from": old_repository.location, "to": release.repository.location}
+        # Evidence about the old repository is history now, even for the same commit SHA.
+        release.scans.filter(current=True).update(current=False)
+    if "commit" in changed or "repository" in changed:
+        # Every commit-bound item is open again; whoever chose the new code may not approve it.
         reopened = release.items.filter(satisfied_by__startswith="scan:").exclude(state=State.OPEN)
         payload["reopened_scan_items"] = sorted(reopened.values_list("key", flat=True))
         reopened.update(
             state=State.OPEN, scan=None, evidence="", evidence_commit="", reason="", set_by=None, set_at=None
         )
+        if actor.pk != release.author_id:
+            for kind in ("commit", "repository"):
+                if kind in changed:
+                    Contribution.objects.get_or_create(release=release, user=actor, kind=kind)
+            payload["contributor"] = actor.get_username()
+        changed["commit_range"] = point_at_range(release)
     now = timezone.now()
     for item in release.items.filter(satisfied_by__startswith="field:"):
         if item.state in (State.WAIVED, State.NOT_APPLICABLE):
@@ -208,22 +235,8 @@ def _check_item_change(release: Release, item: ChecklistItem, state: str, reason
 def submit(release: Release | int, *, actor: User) -> Release:
     """Send a draft for review; queue the scans that have not run on this commit."""
     release = _lock(release)
-    _require_member(actor, release)
-    if release.status != Status.DRAFT:
-        raise TransitionError(f"Only a draft can be submitted; this release is {release.status}.")
-    blockers = blocking_items(release, for_submit=True)
-    if blockers:
-        raise BlockedError(f"{len(blockers)} required item(s) block the submit.", details=blockers)
-    if release.kind == Release.Kind.STANDARD:
-        debt = list(followups.open_for_team(release.team_id).order_by("due_date", "id"))
-        if debt:
-            names = "; ".join(f"{f.item_title} (hotfix #{f.release_id}, owner {f.owner})" for f in debt[:10])
-            raise BlockedError(
-                f"Team {release.team.slug} has {len(debt)} open follow-up(s) from hotfix waivers; "
-                f"close them with evidence first: {names}.",
-                details=[followups.describe(f) for f in debt],
-                code="open_followups",
-            )
+    if refusal := abilities.submit_refusal(actor, release, abilities.Facts(release)):
+        raise refusal
     opened = followups.open_for_release(release)
     # Decisions from an earlier round were about an earlier state.
     release.signoffs.filter(stale=False).update(stale=True)
@@ -233,7 +246,9 @@ def submit(release: Release | int, *, actor: User) -> Release:
         if item.argument not in _scan_statuses(release)
     ]
     runs = _create_scan_runs(release, actor, pending, force=False)
-    _bump(release, status=Status.IN_REVIEW, submitted_at=timezone.now())
+    # What ships is read again if production moved or the last read failed.
+    rng = point_at_range(release, retry_unreadable=True)
+    _bump(release, status=Status.IN_REVIEW, submitted_at=timezone.now(), commit_range=rng)
     extra = {"followups_opened": [f.item_key for f in opened]} if opened else {}
     _audit(release, actor, "release.submitted", queued_scans=[run.scanner for run in runs], **extra)
     webhooks.emit(release, "submitted", queued_scans=[run.scanner for run in runs])
@@ -248,47 +263,58 @@ class SignOffResult:
 
 
 @write_transaction
-def sign_off(release: Release | int, *, actor: User, decision: str, comment: str = "") -> SignOffResult:
-    """Approve or reject a release in review; enough approvals approve it, a rejection sends it back."""
+def sign_off(
+    release: Release | int,
+    *,
+    actor: User,
+    decision: str,
+    comment: str = "",
+    acknowledge_relation: str = "",
+) -> SignOffResult:
+    """Approve or reject a release in review; enough approvals approve it, a rejection sends it back.
+
+    An approval needs what ships read (or a reviewer's override on a hotfix); approving an
+    older or diverged commit needs `acknowledge_relation` to name that relation.
+    """
     release = _lock(release)
-    refusal = permissions.signoff_refusal(actor, release)
-    if refusal:
-        raise refusal
     if decision not in SignOff.Decision.values:
         raise InvalidInput("Decision must be approve or reject.", details={"decision": ["approve or reject"]})
+    facts = abilities.Facts(release)
+    if refusal := abilities.reviewer_refusal(actor, release, facts):
+        raise refusal
     errors: dict[str, list[str]] = {}
     comment = _clean_text("comment", comment, errors, limit=LONG_TEXT_MAX)
     if errors:
         raise InvalidInput("The sign-off has invalid fields.", details=errors)
-    renewing = release.status == Status.APPROVED and bool(approvals.expired_approvals(release))
-    if release.status != Status.IN_REVIEW and not renewing:
-        raise TransitionError(f"Only a release in review can be signed off; this one is {release.status}.")
-    # An expired approval no longer counts; its reviewer may approve again (also once approved).
-    expired = [s.pk for s in approvals.expired_approvals(release) if s.reviewer_id == actor.pk]
-    if expired:
-        release.signoffs.filter(pk__in=expired).update(stale=True)
-    if release.signoffs.filter(reviewer=actor, stale=False).exists():
-        raise TransitionError("You already signed off this state of the release.", code="already_signed_off")
+    if refusal := abilities.signoff_refusal(actor, release, facts, decision=decision):
+        raise refusal
     if decision == SignOff.Decision.REJECT and not comment.strip():
         raise InvalidInput("A rejection needs a comment.", details={"comment": ["Say what must change."]})
-    items = list(release.items.all())
+    acknowledged = ""
     if decision == SignOff.Decision.APPROVE:
-        blockers = blocking_items(release, for_submit=False)
-        if blockers:
-            raise BlockedError(f"{len(blockers)} required item(s) block the approval.", details=blockers)
+        if refusal := abilities.relation_refusal(release, facts, acknowledge_relation):
+            raise refusal
+        acknowledged = facts.shipping.relation if facts.shipping.older_or_diverged else ""
+    # An expired approval no longer counts; its reviewer may approve again (also once approved).
+    expired = [s.pk for s in facts.expired if s.reviewer_id == actor.pk]
+    if expired:
+        release.signoffs.filter(pk__in=expired).update(stale=True)
     signoff = SignOff.objects.create(
         release=release,
         reviewer=actor,
         decision=decision,
         comment=comment,
         commit=release.commit,
-        checklist_digest=checklist_digest(release, items),
+        checklist_digest=checklist_digest(release, facts.items),
+        commit_range=facts.shipping.range,
+        acknowledged_relation=acknowledged,
     )
-    SignOffSnapshot.objects.create(signoff=signoff, state=approvals.snapshot(release, items))
+    SignOffSnapshot.objects.create(signoff=signoff, state=approvals.snapshot(release, facts.items))
     payload: dict[str, Any] = {"decision": decision}
-    unverified = independence_warning(actor, release)
-    if unverified:
-        payload["independence_unverified"] = unverified
+    if facts.shipping.override is not None and decision == SignOff.Decision.APPROVE:
+        payload["range_overridden_by"] = facts.shipping.override.reviewer.get_username()
+    if acknowledged:
+        payload["acknowledged_relation"] = acknowledged
     if decision == SignOff.Decision.APPROVE:
         payload["approvals"] = count_current_approvals(release)
         payload["required"] = release.team.required_approvals
@@ -324,16 +350,8 @@ def deploy(
 ):
     """Record that the approved commit was deployed, with the version it brought."""
     release = _lock(release)
-    _require_member(actor, release)
-    if release.status != Status.APPROVED:
-        raise TransitionError(f"Only an approved release can be deployed; this one is {release.status}.")
-    missing = approvals.shortfall(release)
-    if missing:
-        raise TransitionError(
-            "The approvals of this release are no longer enough; it needs review again. " + " ".join(missing),
-            details={"reasons": missing},
-        )
-    _check_freeze(release)
+    if refusal := abilities.deploy_refusal(actor, release, abilities.Facts(release)):
+        raise refusal
     if commit is not None and clean_commit(commit) != release.commit:
         raise TransitionError(f"Commit {commit} is not the approved commit {release.commit}.")
     changes: dict[str, Any] = {"status": Status.DEPLOYED, "deployed_at": timezone.now()}
@@ -352,6 +370,8 @@ def deploy(
     _bump(release, **changes)
     _audit(release, actor, "release.deployed", commit=release.commit, version_after=release.version_after)
     webhooks.emit(release, "deployed", commit=release.commit, version_after=release.version_after)
+    # Production moved: the other open releases of this repository ship something else now.
+    transaction.on_commit(lambda pk=release.repository_id: _enqueue_repoint(pk))
     return release
 
 
@@ -359,18 +379,19 @@ def deploy(
 def rollback(release: Release | int, *, actor: User, reason: str) -> Release:
     """Record that a deployed release was rolled back, and why."""
     release = _lock(release)
-    _require_member(actor, release)
     errors: dict[str, list[str]] = {}
     reason = _clean_text("reason", reason, errors, limit=LONG_TEXT_MAX)
     if errors:
         raise InvalidInput("Invalid reason.", details=errors)
-    if release.status != Status.DEPLOYED:
-        raise TransitionError(f"Only a deployed release can be rolled back; this one is {release.status}.")
+    if refusal := abilities.rollback_refusal(actor, release, abilities.Facts(release)):
+        raise refusal
     if not reason.strip():
         raise InvalidInput("A rollback needs a reason.", details={"reason": ["Required."]})
     _bump(release, status=Status.ROLLED_BACK, rolled_back_at=timezone.now(), rollback_reason=reason)
     _audit(release, actor, "release.rolled_back", reason=reason)
     webhooks.emit(release, "rolled_back", reason=reason)
+    # Production is the release before this one again.
+    transaction.on_commit(lambda pk=release.repository_id: _enqueue_repoint(pk))
     return release
 
 
@@ -378,11 +399,8 @@ def rollback(release: Release | int, *, actor: User, reason: str) -> Release:
 def cancel(release: Release | int, *, actor: User, reason: str = "") -> Release:
     """Abandon a release that is still a draft or in review."""
     release = _lock(release)
-    _require_member(actor, release)
-    if release.status not in (Status.DRAFT, Status.IN_REVIEW):
-        raise TransitionError(
-            f"Only a draft or a release in review can be cancelled; this one is {release.status}."
-        )
+    if refusal := abilities.cancel_refusal(actor, release, abilities.Facts(release)):
+        raise refusal
     errors: dict[str, list[str]] = {}
     reason = _clean_text("reason", reason, errors, limit=LONG_TEXT_MAX)
     if errors:

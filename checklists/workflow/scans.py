@@ -55,7 +55,9 @@ def _create_scan_runs(
 ) -> list[ScanRun]:
     created = []
     for scanner in scanners:
-        existing = release.scans.filter(current=True, scanner=scanner, commit=release.commit).first()
+        existing = release.scans.filter(
+            current=True, scanner=scanner, commit=release.commit, repository_id=release.repository_id
+        ).first()
         # A queued run reads its inputs (repository, latest report) when it starts, so it
         # already covers a forced request; a running one may have read older inputs.
         if existing and (not force or existing.status == ScanRun.Status.QUEUED):
@@ -66,6 +68,7 @@ def _create_scan_runs(
         run = ScanRun.objects.create(
             release=release,
             scanner=scanner,
+            repository_id=release.repository_id,
             commit=release.commit,
             requested_by=actor if actor and actor.is_authenticated else None,
             owner=release.team.owner,
@@ -166,7 +169,12 @@ def record_scan_result(
         "findings": len(run.findings),
     }
     item = release.items.filter(satisfied_by=f"scan:{run.scanner}").first()
-    applies = run.current and run.commit == release.commit and release.is_open_for_changes
+    applies = (
+        run.current
+        and run.commit == release.commit
+        and run.repository_id in (None, release.repository_id)
+        and release.is_open_for_changes
+    )
     new_state = {ScanRun.Status.PASSED: State.DONE, ScanRun.Status.FAILED: State.FAILED}.get(status)
     skipped = item is None or item.state in (State.WAIVED, State.NOT_APPLICABLE)
     if applies and new_state and not skipped and (item.state != new_state or item.scan_id != run.pk):

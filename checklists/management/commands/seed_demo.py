@@ -9,9 +9,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from checklists import workflow
-from checklists.models import MANAGERS_GROUP, Membership, Release, ScanRun, Team
+from checklists.models import MANAGERS_GROUP, Membership, Release, Repository, ScanRun, Team
 from checklists.scans.demo import make_demo_repository
-from checklists.tasks import run_scan_now
+from checklists.tasks import read_ranges_now, run_scan_now
 
 PEOPLE = {
     "alice": ("Alice", "Author", Membership.Role.MEMBER),
@@ -81,13 +81,17 @@ class Command(BaseCommand):
 
     def _releases(self, team: Team, users: dict[str, User]) -> None:
         alice, bob, dave = users["alice"], users["bob"], users["dave"]
-        repository = Path(settings.DATA_DIR) / "demo" / "payments-api"
+        path = Path(settings.DATA_DIR) / "demo" / "payments-api"
+        url, _ = make_demo_repository(path)
+        repository = Repository.objects.filter(
+            team=team, location=url
+        ).first() or workflow.register_repository(team, actor=None, location=url)
 
         def release(n: int, title: str, *, problems: bool = False, **extra) -> Release:
-            url, commit = make_demo_repository(repository, problems=problems)
+            _, commit = make_demo_repository(path, problems=problems)
             data = {
                 "title": title,
-                "repository": url,
+                "repository": repository.pk,
                 "commit": commit,
                 "version_before": f"2.{n - 1}.0",
                 "version_after": f"2.{n}.0",
@@ -97,7 +101,9 @@ class Command(BaseCommand):
                 "known_limitations": "Refunds above 10,000 EUR still need a manual step.",
             }
             data.update(extra)
-            return workflow.create_release(actor=alice, team=team, data=data)
+            created = workflow.create_release(actor=alice, team=team, data=data)
+            read_ranges_now(created)
+            return created
 
         def ready(rel: Release) -> Release:
             for item in rel.items.filter(satisfied_by="manual"):
@@ -107,23 +113,32 @@ class Command(BaseCommand):
             workflow.store_test_report(rel, actor=users["ci"], content=JUNIT_REPORT)
             workflow.submit(rel, actor=alice)
             self._run_scans(rel)
+            read_ranges_now(rel)
             return rel
 
-        release(1, "Refund endpoint (draft)", known_limitations="")
-        ready(release(2, "Currency rounding fix"))
-        approved = ready(release(3, "Settlement batch v3"))
-        workflow.sign_off(approved, actor=bob, decision="approve", comment="Checked the rollback plan.")
-        deployed = ready(release(4, "Fraud score threshold"))
+        def deployed_moves_production(rel: Release) -> None:
+            workflow.repoint_releases(repository.pk)  # what a worker does after a deploy
+            for other in Release.objects.filter(repository=repository):
+                read_ranges_now(other)
+
+        # In the order they happened, so that what ships is read from the production of the time.
+        deployed = ready(release(1, "Fraud score threshold"))
         workflow.sign_off(deployed, actor=dave, decision="approve", comment="Good to go.")
         workflow.deploy(deployed, actor=users["ci"])
-        rolled = ready(release(5, "New ledger schema"))
+        deployed_moves_production(deployed)
+        rolled = ready(release(2, "New ledger schema"))
         workflow.sign_off(rolled, actor=bob, decision="approve", comment="Migration reviewed.")
         workflow.deploy(rolled, actor=users["ci"])
-        workflow.rollback(rolled, actor=alice, reason="Ledger write latency doubled; reverted to 2.4.0.")
-        cancelled = release(6, "Experimental payout API")
-        workflow.cancel(cancelled, actor=alice, reason="Superseded by the payouts team's work.")
-        rejected = ready(release(7, "Webhook retries"))
+        workflow.rollback(rolled, actor=alice, reason="Ledger write latency doubled; reverted to 2.1.0.")
+        deployed_moves_production(rolled)
+        approved = ready(release(3, "Settlement batch v3"))
+        workflow.sign_off(approved, actor=bob, decision="approve", comment="Checked the rollback plan.")
+        ready(release(4, "Currency rounding fix"))
+        rejected = ready(release(5, "Webhook retries"))
         workflow.sign_off(rejected, actor=dave, decision="reject", comment="Retries need a cap; see runbook.")
+        release(6, "Refund endpoint (draft)", known_limitations="")
+        cancelled = release(7, "Experimental payout API")
+        workflow.cancel(cancelled, actor=alice, reason="Superseded by the payouts team's work.")
         hotfix = release(8, "Hotfix: double charge on retry", kind="hotfix", deployment_steps="")
         workflow.set_item_state(
             hotfix,
