@@ -14,7 +14,7 @@ reviewer may override it on a hotfix, with a reason (`override`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .models import CommitRange, RangeOverride, Release
 
@@ -59,8 +59,14 @@ class Shipping:
     range: CommitRange | None = None
     error: str = ""
     override: RangeOverride | None = None
-    commits: list[dict] = field(default_factory=list)
-    files: list[dict] = field(default_factory=list)
+
+    @property
+    def commits(self) -> list[dict]:
+        return self.range.commits if self.ready else []
+
+    @property
+    def files(self) -> list[dict]:
+        return self.range.files if self.ready else []
 
     @property
     def ready(self) -> bool:
@@ -102,7 +108,7 @@ class Shipping:
             f"{rng.behind_by} commit(s) that are deployed and adds {rng.ahead_by} that are not."
         )
 
-    def as_dict(self) -> dict:
+    def as_dict(self, *, lists: bool = True) -> dict:
         rng = self.range if self.ready else None
         return {
             "state": self.state,
@@ -114,8 +120,8 @@ class Shipping:
             "relation": rng.relation if rng else None,
             "ahead_by": rng.ahead_by if rng else None,
             "behind_by": rng.behind_by if rng else None,
-            "commits": self.commits,
-            "files": self.files,
+            "commits": self.commits if lists else None,
+            "files": self.files if lists else None,
             "truncated": self.truncated,
             "read_at": rng.read_at.isoformat() if rng and rng.read_at else None,
             "override": (
@@ -149,7 +155,6 @@ def shipping(release: Release, *, production: Release | None | bool = False) -> 
         result.error = MOVED_MESSAGE if rng is not None and rng.head == release.commit else PENDING_MESSAGE
     elif rng.status == Status.READY:
         result.state, result.range = Status.READY, rng
-        result.commits, result.files = rng.commits, rng.files
     elif rng.status == Status.UNREADABLE:
         result.state, result.range = Status.UNREADABLE, rng
         result.error = rng.error or "The repository could not be read."

@@ -227,6 +227,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ReleaseStatusEnum": "checklists.models.Release.Status",
         "ScanStatusEnum": "checklists.models.ScanRun.Status",
+        "ShippingStateEnum": ["pending", "ready", "unreadable"],
+        "ItemStateEnum": "checklists.models.ChecklistItem.State",
     },
 }
 

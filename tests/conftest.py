@@ -14,6 +14,8 @@ from .factories import (  # noqa: F401 - ensure_default_template is re-exported 
     make_manager,
     make_release,
     read_range,
+    register,
+    release_data,
 )
 
 
@@ -92,6 +94,7 @@ def team(alice, bob, dave, ci_user):
     add_member(team, bob, Membership.Role.REVIEWER)
     add_member(team, dave, Membership.Role.REVIEWER)
     add_member(team, ci_user, Membership.Role.MEMBER)
+    register(team, release_data()["repository"])  # the repository its releases come from
     return team
 
 

@@ -54,7 +54,7 @@ def test_create_refuses_a_repository_that_runs_commands(team, alice):
     response = client_for(alice).post(
         f"{API}/releases/", create_body(repository="ext::sh -c touch% /tmp/pwned"), format="json"
     )
-    assert "repository" in assert_error(response, 400, "invalid")["details"]
+    assert "repository" in assert_error(response, 400, "unknown_repository")["details"]
 
 
 def test_create_in_an_unknown_team_is_a_400(team, alice):

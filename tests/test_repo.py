@@ -132,28 +132,41 @@ def test_credentials_in_url_never_appear_in_messages():
     assert repo.redact_url(url) == "https://***@git.example.com/x.git"
 
 
-def test_askpass_helper_answers_from_environment_only(tmp_path):
-    env = {
-        "PATH": os.environ["PATH"],
-        "RELEASEGATE_GIT_TOKEN": "tok-from-env",  # releasegate: allow (test data)
-        "RELEASEGATE_GIT_USERNAME": "ci",
-    }
-    user = subprocess.run([str(repo.ASKPASS), "Username for 'https://x'"], env=env, capture_output=True)
-    password = subprocess.run(
-        [str(repo.ASKPASS), "Password for 'https://ci@x'"], env=env, capture_output=True
+def askpass(prompt: str, **env) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(repo.ASKPASS), prompt], env={"PATH": os.environ["PATH"], **env}, capture_output=True
     )
-    assert user.stdout == b"ci\n"
-    assert password.stdout == b"tok-from-env\n"
 
 
-def test_git_environment_ignores_user_and_system_config(monkeypatch):
-    monkeypatch.setenv("RELEASEGATE_GIT_TOKEN", "t0ken")
+def test_askpass_helper_answers_only_for_the_repositorys_own_host():
+    env = {
+        "RELEASEGATE_GIT_HOST": "git.example.com",
+        "RELEASEGATE_GIT_USERNAME": "ci",
+        "RELEASEGATE_GIT_TOKEN": "tok-from-env",  # releasegate: allow (test data)
+    }
+    assert askpass("Username for 'https://git.example.com': ", **env).stdout == b"ci\n"
+    assert askpass("Password for 'https://ci@git.example.com': ", **env).stdout == b"tok-from-env\n"
+    for prompt in (
+        "Username for 'https://evil.example.net': ",
+        "Password for 'https://ci@evil.example.net': ",
+        "Password for 'https://ci@git.example.com.evil.net': ",
+        "Password for 'https://other@git.example.com': ",
+        "Password for 'http://ci@git.example.com': ",
+        "Enter passphrase for key '/tmp/k': ",
+    ):
+        answer = askpass(prompt, **env)
+        assert answer.stdout == b"" and answer.returncode != 0, prompt
+
+
+def test_git_environment_ignores_user_and_system_config_and_carries_no_credentials(monkeypatch):
+    monkeypatch.setenv("RELEASEGATE_GIT_TOKEN", "t0ken")  # the old global token is not read any more
     env = repo.git_env()
     assert env["GIT_CONFIG_NOSYSTEM"] == "1"
     assert env["GIT_CONFIG_GLOBAL"] == "/dev/null"
     assert env["GIT_TERMINAL_PROMPT"] == "0"
-    assert env["GIT_ASKPASS"] == str(repo.ASKPASS)
+    assert "GIT_ASKPASS" not in env and "t0ken" not in str(env)
     assert "core.hooksPath=/dev/null" in repo.SAFE_CONFIG
+    assert "protocol.allow=never" in repo.SAFE_CONFIG and "http.followRedirects=false" in repo.SAFE_CONFIG
 
 
 def test_many_files_stream_through_one_cat_file_without_deadlock(tmp_path, mirrors):

@@ -185,7 +185,7 @@ def test_sweep_leaves_a_scan_with_a_fresh_heartbeat_alone(team, alice, sent):
     release = make_release(team, alice)
     [run] = workflow.request_scans(release, actor=alice, scanners=["secrets"])
     workflow.claim_scan(run.pk)
-    assert tasks.sweep_scans() == {"requeued": [], "resent": [], "gave_up": []}
+    assert not any(tasks.sweep_scans().values())
     assert sent == []
 
 

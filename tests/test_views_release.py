@@ -1,5 +1,6 @@
 """The release page and its actions, for each role."""
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -257,7 +258,7 @@ def test_creating_a_release_through_the_form(client, alice, team):
         "team": team.pk,
         "title": "Checkout 3.1",
         "kind": "standard",
-        "repository": "https://git.example.com/pay.git",
+        "repository": team.repositories.get().pk,
         "commit": "a" * 40,
         "version_before": "3.0",
         "version_after": "3.1",
@@ -273,11 +274,24 @@ def test_creating_a_release_through_the_form(client, alice, team):
 
 def test_form_shows_workflow_errors_beside_the_field(client, alice, team):
     client.force_login(alice)
-    data = {"team": team.pk, "title": "x", "kind": "standard", "repository": "ext::sh -c x", "commit": "main"}
+    repository = team.repositories.get().pk
+    data = {"team": team.pk, "title": "x", "kind": "standard", "repository": repository, "commit": "main"}
     response = client.post(reverse("checklists:release_create"), data)
     assert response.status_code == 200
-    form = response.context["form"]
-    assert "commit" in form.errors and "repository" in form.errors
+    assert "commit" in response.context["form"].errors
+    assert not Release.objects.filter(title="x").exists()
+
+
+@pytest.mark.parametrize(
+    "repository", ["ext::sh -c x", "/etc", "https://git.example.com/other.git", "999999"]
+)
+def test_the_form_offers_only_the_teams_registered_repositories(client, alice, team, repository):
+    client.force_login(alice)
+    page = client.get(reverse("checklists:release_create")).content.decode()
+    assert f'<option value="{team.repositories.get().pk}"' in page
+    data = {"team": team.pk, "title": "x", "kind": "standard", "repository": repository, "commit": "a" * 40}
+    response = client.post(reverse("checklists:release_create"), data)
+    assert response.status_code == 200 and "repository" in response.context["form"].errors
     assert not Release.objects.filter(title="x").exists()
 
 

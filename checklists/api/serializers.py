@@ -218,14 +218,21 @@ class ShippingSummarySerializer(serializers.Serializer):
     relation = serializers.CharField(allow_null=True, help_text="new, same, ahead, behind or diverged.")
     ahead_by = serializers.IntegerField(allow_null=True)
     behind_by = serializers.IntegerField(allow_null=True)
-    commits = serializers.IntegerField(help_text="How many commits ship (see shipping/ for them).")
-    files = serializers.IntegerField()
+    commits = serializers.IntegerField(
+        allow_null=True,
+        help_text="How many commits ship (see shipping/ for them); null in the gate's answer.",
+    )
+    files = serializers.IntegerField(
+        allow_null=True, help_text="How many files change; null in the gate's answer."
+    )
 
 
-def shipping_summary(found) -> dict:
-    """A Shipping (checklists/shipping.py) as counts: the commits themselves are in shipping/."""
-    data = found.as_dict()
-    data["commits"], data["files"] = len(data["commits"]), len(data["files"])
+def shipping_summary(found, *, counts: bool = True) -> dict:
+    """A Shipping (checklists/shipping.py) without its lists (they are in shipping/); the gate
+    asks for no counts, so that it never reads the lists at all."""
+    data = found.as_dict(lists=False)
+    data["commits"] = len(found.range.commits) if counts and found.ready else None
+    data["files"] = len(found.range.files) if counts and found.ready else None
     return ShippingSummarySerializer(data).data
 
 

@@ -274,7 +274,6 @@ def test_html_in_every_text_field_is_rendered_escaped(ctx, bob):
             known_limitations=SCRIPT,
             version_before="<b>1</b>",
             version_after="<i>2</i>",
-            repository="https://g.example/<script>.git",
         ),
     }
     created = api(alice).post(f"{API}/releases/", body, format="json")

@@ -19,6 +19,7 @@ from django.test.utils import CaptureQueriesContext
 from checklists import workflow
 from checklists.models import FollowUp, ScanRun
 from tests.conftest import pass_scans_in_review, tick_manual_items
+from tests.factories import read_range
 
 pytestmark = pytest.mark.reliability
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"|"X-CSRFToken": "[^"]+"')
@@ -106,6 +107,7 @@ def test_every_workflow_change_shows_on_the_cached_page(viewers, release, alice,
     step("sign_off (reject)", lambda: workflow.sign_off(release, actor=bob, decision="reject", comment="no"))
     step("submit again", lambda: workflow.submit(release, actor=alice))
     step("scans again", lambda: pass_scans_in_review(release))
+    step("a worker reads what ships", lambda: read_range(release))
     step("sign_off (approve)", lambda: workflow.sign_off(release, actor=dave, decision="approve"))
     step("deploy", lambda: workflow.deploy(release, actor=alice))
     step("rollback", lambda: workflow.rollback(release, actor=alice, reason="error rate"))
