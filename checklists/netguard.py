@@ -11,6 +11,7 @@ between the check and the connection.
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 
 from django.conf import settings
@@ -22,6 +23,9 @@ METADATA_IPS = {
     ipaddress.ip_address("100.100.100.200"),
     ipaddress.ip_address("fd00:ec2::254"),
 }
+
+
+NUMERIC_LABEL = re.compile(r"(0x[0-9a-f]*|[0-9]+)")
 
 
 class UnsafeAddress(ValueError):
@@ -40,8 +44,14 @@ def _own_host(host: str) -> bool:
     return False
 
 
-def forbidden_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
-    """Why this address may not be contacted ('' if it may)."""
+def forbidden_ip(
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address, *, private_network_ok: bool = False
+) -> str:
+    """Why this address may not be contacted ('' if it may).
+
+    `private_network_ok` lets RFC 1918 / ULA addresses through (an on-premises server an
+    operator named), never loopback, link-local, metadata, multicast or unspecified ones.
+    """
     if getattr(ip, "ipv4_mapped", None):
         ip = ip.ipv4_mapped
     if ip in METADATA_IPS:
@@ -50,7 +60,11 @@ def forbidden_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
         return "a loopback address"
     if ip.is_link_local:
         return "a link-local address"
-    if ip.is_private or ip.is_unspecified or ip.is_multicast or ip.is_reserved or not ip.is_global:
+    if ip.is_unspecified or ip.is_multicast or ip.is_reserved:
+        return "a reserved address"
+    if private_network_ok and ip.is_private:
+        return ""
+    if ip.is_private or not ip.is_global:
         return "a private or non-global address"
     return ""
 
@@ -68,16 +82,22 @@ def check_host(host: str) -> str:
         literal = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         literal = None
-    if literal is None and host.replace(".", "").isdigit():
-        # 2130706433, 0x7f.1, 127.1: forms that resolvers read as addresses.
+    if literal is None and all(NUMERIC_LABEL.fullmatch(label) for label in host.split(".")):
+        # 2130706433, 0x7f.1, 127.1, 0177.0.0.1: forms that resolvers read as addresses.
         raise UnsafeAddress(f"{host} is a numeric address in an unusual form.")
     if literal is not None and (why := forbidden_ip(literal)):
         raise UnsafeAddress(f"{host} is {why}.")
     return host
 
 
-def resolve_checked(host: str, port: int, *, allow_private: bool = False) -> str:
-    """Resolve `host` now and return an address to connect to; refuse if any address is forbidden."""
+def resolve_checked(
+    host: str, port: int, *, allow_private: bool = False, private_network_ok: bool = False
+) -> str:
+    """Resolve `host` now and return an address to connect to; refuse if any address is forbidden.
+
+    `allow_private` (an admin's webhook) lets everything through; `private_network_ok` only
+    private networks (see forbidden_ip).
+    """
     try:
         infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
@@ -87,7 +107,9 @@ def resolve_checked(host: str, port: int, *, allow_private: bool = False) -> str
         raise ConnectionError(f"{host} has no address.")
     if not allow_private:
         for address in addresses:
-            why = forbidden_ip(ipaddress.ip_address(address.split("%")[0]))
+            why = forbidden_ip(
+                ipaddress.ip_address(address.split("%")[0]), private_network_ok=private_network_ok
+            )
             if why:
                 raise UnsafeAddress(f"{host} resolves to {address}, {why}.")
     return addresses[0]

@@ -267,9 +267,9 @@ def _access(location: locations.Location, source: GitSource):
 
     private_ok = location.host in {h.lower() for h in settings.RELEASEGATE_GIT_PRIVATE_HOSTS}
     try:
-        address = netguard.resolve_checked(location.host, location.default_port, allow_private=private_ok)
-        if private_ok:  # a private address, never a loopback, link-local or metadata one
-            netguard.check_host(address)
+        address = netguard.resolve_checked(
+            location.host, location.default_port, private_network_ok=private_ok
+        )
     except netguard.UnsafeAddress as exc:
         raise RepoError(f"The repository's host is refused: {exc}") from None
     except ConnectionError as exc:

@@ -21,6 +21,12 @@ urlpatterns = [
     path("releases/<int:pk>/range-override/", views.range_override, name="range_override"),
     path("releases/<int:pk>/shipping/read/", views.range_read, name="range_read"),
     path("followups/<int:pk>/close/", views.followup_close, name="followup_close"),
+    path("teams/<slug:slug>/repositories/", views.team_repositories, name="team_repositories"),
+    path(
+        "teams/<slug:slug>/repositories/<int:pk>/archive/",
+        views.repository_archive,
+        name="repository_archive",
+    ),
     path("history/", views.history, name="history"),
     path("history/export.csv", views.history_csv, name="history_csv"),
     path("metrics/", views.metrics_page, name="metrics"),

@@ -15,7 +15,8 @@ SAFE = {"RELEASEGATE_ENV": "production", "SECRET_KEY": "x" * 60, "ALLOWED_HOSTS"
 
 def start_django(**env) -> subprocess.CompletedProcess:
     """Load the settings in a fresh process, as gunicorn or manage.py would."""
-    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "RELEASEGATE_DEMO"}}
+    unset = {"SECRET_KEY", "DEBUG", "RELEASEGATE_DEMO", "RELEASEGATE_ALLOW_LOCAL_REPOSITORIES", "CACHE_URL"}
+    clean = {k: v for k, v in os.environ.items() if k not in unset}
     clean.update(env)
     return subprocess.run(
         [sys.executable, "-c", "import django; django.setup(); print('started')"],
@@ -35,6 +36,9 @@ def start_django(**env) -> subprocess.CompletedProcess:
         ({"RELEASEGATE_DEMO": "1"}, "unset RELEASEGATE_DEMO"),
         ({"RELEASEGATE_ENV": "staging"}, "set it to development or production"),
         ({"DEBUG": "maybe"}, "set it to true or false"),
+        ({"RELEASEGATE_ALLOW_LOCAL_REPOSITORIES": "1"}, "unset RELEASEGATE_ALLOW_LOCAL_REPOSITORIES"),
+        ({"RELEASEGATE_GIT_TOKEN": "t0ken"}, "register the token with each repository"),
+        ({"CACHE_URL": "memcached://x"}, "is not a redis:// URL"),
     ],
 )
 def test_production_refuses_to_start_with_one_line_saying_what_to_set(env, says):
@@ -65,3 +69,19 @@ def test_production_problems_lists_each_problem():
 
 def test_the_development_secret_key_is_kept_out_of_git():
     assert ".secret_key" in (ROOT / ".gitignore").read_text().splitlines()
+
+
+def test_cache_url_gives_every_process_one_redis_cache():
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; "
+         "print(settings.CACHES['default']['BACKEND'], settings.CACHES['default']['LOCATION'])"],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "releasegate.settings", "CACHE_URL": "redis://127.0.0.1:6379/3"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert result.stdout.split() == [
+        "django.core.cache.backends.redis.RedisCache",
+        "redis://127.0.0.1:6379/3",
+    ]
