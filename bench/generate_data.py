@@ -142,6 +142,16 @@ class Generator:
                 for t in range(1, TEAMS + 1)
             ),
         )
+        # One registered repository per team (id = team id); releases ship from it.
+        copy_rows(
+            cursor,
+            "checklists_repository",
+            ["id", "team_id", "location", "username", "token", "ssh_key", "archived", "created_at"],
+            (
+                (t, t, f"https://git.example.com/team-{t:02d}/service.git", "", "", "", False, END - SPAN)
+                for t in range(1, TEAMS + 1)
+            ),
+        )
         memberships = []
         for t, ids in self.team_users.items():
             for u, user_id in enumerate(ids):
@@ -162,8 +172,9 @@ class Generator:
         statuses = [s for s, _ in STATUSES]
         weights = [w for _, w in STATUSES]
         step = SPAN / self.n_releases
-        release_rows, item_rows, signoff_rows, event_rows = [], [], [], []
-        counts = {"releases": 0, "items": 0, "signoffs": 0, "audit_events": 0}
+        release_rows, item_rows, signoff_rows, event_rows, range_rows = [], [], [], [], []
+        counts = {"releases": 0, "items": 0, "signoffs": 0, "audit_events": 0, "commit_ranges": 0}
+        production: dict[int, str] = {}  # team -> commit deployed last (what ships is read from it)
         item_id = signoff_id = event_id = 0
         prev_hash = audit.GENESIS
 
@@ -187,11 +198,12 @@ class Generator:
         def flush(final: bool = False):
             if len(item_rows) < 200_000 and not final:
                 return
+            counts["commit_ranges"] += copy_rows(cursor, "checklists_commitrange", RANGE_COLUMNS, range_rows)
             counts["releases"] += copy_rows(cursor, "checklists_release", RELEASE_COLUMNS, release_rows)
             counts["items"] += copy_rows(cursor, "checklists_checklistitem", ITEM_COLUMNS, item_rows)
             counts["signoffs"] += copy_rows(cursor, "checklists_signoff", SIGNOFF_COLUMNS, signoff_rows)
             counts["audit_events"] += copy_rows(cursor, "checklists_auditevent", EVENT_COLUMNS, event_rows)
-            for rows in (release_rows, item_rows, signoff_rows, event_rows):
+            for rows in (release_rows, item_rows, signoff_rows, event_rows, range_rows):
                 rows.clear()
 
         for rid in range(1, self.n_releases + 1):
@@ -210,9 +222,29 @@ class Generator:
             rolled = created + timedelta(hours=7) if status == "rolled_back" else None
             cancelled = created + timedelta(hours=3) if status == "cancelled" else None
             last = max(t for t in (created, submitted, approved, deployed, rolled, cancelled) if t)
+            # What ships, as a worker stored it: a few commits by the team, files with line counts.
+            base = production.get(team, "")
+            shipped = [
+                {"sha": hashlib.sha1(f"{self.seed}-{rid}-{n}".encode()).hexdigest(),  # noqa: S324
+                 "author_name": f"t{team:02d}u{u}", "author_email": f"t{team:02d}u{u}@example.com",
+                 "committer_name": f"t{team:02d}u{u}", "committer_email": f"t{team:02d}u{u}@example.com",
+                 "date": created.isoformat(), "subject": f"Change {n} of release {rid}"}
+                for n in range(rng.randint(1, 12)) for u in [rng.choice([0, 1, 2])]
+            ]  # fmt: skip
+            files = [
+                {"path": f"src/module_{rng.randrange(200)}/file_{n}.py", "additions": rng.randrange(1, 120),
+                 "deletions": rng.randrange(0, 60), "binary": False}
+                for n in range(rng.randint(1, 30))
+            ]  # fmt: skip
+            range_rows.append(
+                (rid, team, base, commit, "ready", "ahead" if base else "new", len(shipped), 0, jsonb(shipped),
+                 jsonb(files), False, "", 1, created, created, created)
+            )  # fmt: skip
+            if status in {"deployed", "rolled_back"}:
+                production[team] = commit  # (a rollback returns to the one before; close enough here)
             release_rows.append(
                 (rid, f"{['Payments', 'Ledger', 'Webhooks', 'Search', 'Billing'][rid % 5]} {major}.{minor}",
-                 kind, status, f"https://git.example.com/team-{team:02d}/service.git", commit,
+                 kind, status, team, rid, commit,
                  f"{major}.{minor - 1 if minor else 0}.0", f"{major}.{minor}.0", "Routine release.",
                  "Redeploy the previous image.", "helm upgrade", "", "Error rate rose." if rolled else "",
                  10, created, last, submitted, approved, deployed, rolled, cancelled, author, template_id, team)
@@ -243,7 +275,7 @@ class Generator:
                 signoff_rows.append(
                     (signoff_id, decision, "Looks good." if decision == "approve" else "Add the rollback plan.",
                      commit, hashlib.sha256(f"{rid}-{n}".encode()).hexdigest(), not current,
-                     created + timedelta(hours=3 + n / 2), author, rid, reviewers[n % len(reviewers)])
+                     created + timedelta(hours=3 + n / 2), author, rid, reviewers[n % len(reviewers)], rid, "")
                 )  # fmt: skip
 
             # Audit events: ten per release, the same story in the log.
@@ -264,8 +296,12 @@ class Generator:
         return counts
 
 
+RANGE_COLUMNS = [
+    "id", "repository_id", "base", "head", "status", "relation", "ahead_by", "behind_by", "commits", "files",
+    "truncated", "error", "attempts", "requested_at", "claimed_at", "read_at",
+]  # fmt: skip
 RELEASE_COLUMNS = [
-    "id", "title", "kind", "status", "repository", "commit", "version_before", "version_after", "description",
+    "id", "title", "kind", "status", "repository_id", "commit_range_id", "commit", "version_before", "version_after", "description",
     "rollback_plan", "deployment_steps", "known_limitations", "rollback_reason", "revision", "created_at",
     "updated_at", "submitted_at", "approved_at", "deployed_at", "rolled_back_at", "cancelled_at", "author_id",
     "template_id", "team_id",
@@ -276,13 +312,14 @@ ITEM_COLUMNS = [
 ]  # fmt: skip
 SIGNOFF_COLUMNS = [
     "id", "decision", "comment", "commit", "checklist_digest", "stale", "created_at", "author_id", "release_id",
-    "reviewer_id",
+    "reviewer_id", "commit_range_id", "acknowledged_relation",
 ]  # fmt: skip
 EVENT_COLUMNS = ["id", "verb", "payload", "correlation_id", "created_at", "prev_hash", "hash", "actor_id",
                  "release_id"]  # fmt: skip
 TABLES = [
     "checklists_auditevent", "checklists_signoff", "checklists_checklistitem", "checklists_scanrun",
-    "checklists_testreport", "checklists_release", "checklists_membership", "checklists_team",
+    "checklists_testreport", "checklists_contribution", "checklists_rangeoverride", "checklists_release",
+    "checklists_commitrange", "checklists_repository", "checklists_membership", "checklists_team",
     "authtoken_token", "django_session", "auth_user_groups", "auth_user",
 ]  # fmt: skip
 
@@ -318,6 +355,15 @@ def main() -> None:
         cursor.execute(f"TRUNCATE {', '.join(existing)} RESTART IDENTITY CASCADE")
         generator.people(cursor, make_password(None))
         counts = generator.releases(cursor, template.pk, items)
+        # Open releases read what ships from today's production (what the workflow keeps current).
+        cursor.execute(
+            """UPDATE checklists_commitrange cr SET base = p.commit, relation = 'ahead'
+               FROM checklists_release r, LATERAL (
+                 SELECT d.commit FROM checklists_release d
+                 WHERE d.repository_id = r.repository_id AND d.status = 'deployed' AND d.id <> r.id
+                 ORDER BY d.deployed_at DESC, d.id DESC LIMIT 1) p
+               WHERE r.commit_range_id = cr.id AND r.status IN ('draft', 'in_review', 'approved')"""
+        )
         # COPY with explicit ids leaves the sequences behind: move them past the data.
         for table in ["auth_user", *[t for t in TABLES if t.startswith("checklists_")]]:
             cursor.execute(

@@ -136,8 +136,21 @@ class Shipping:
         }
 
 
+OPEN_STATUSES = (Release.Status.DRAFT, Release.Status.IN_REVIEW, Release.Status.APPROVED)
+
+
 def shipping(release: Release, *, production: Release | None | bool = False) -> Shipping:
-    """What ships with `release`, from stored rows (pass `production` if it is known already)."""
+    """What ships with `release`, from stored rows (pass `production` if it is known already).
+
+    A release that can no longer change (deployed, rolled back, cancelled) keeps the range it
+    was last pointed at: what it shipped from the production of its time.
+    """
+    rng = release.commit_range
+    if release.status not in OPEN_STATUSES and rng is not None:
+        historical = Shipping(state=rng.status, base=rng.base, head=rng.head, range=rng, error=rng.error)
+        if rng.status == Status.PENDING:
+            historical.error = PENDING_MESSAGE
+        return historical
     base_release = production_release(release) if production is False else production
     base = base_release.commit if base_release else ""
     result = Shipping(

@@ -13,7 +13,7 @@ from checklists import workflow
 from checklists.models import AuditEvent, IdempotencyRecord, Release, ScanRun, SignOff, TestReport
 
 from .api_helpers import API, assert_error, client_for, release_url
-from .factories import TeamFactory, UserFactory, add_member, release_data
+from .factories import TeamFactory, UserFactory, add_member, register, release_data
 
 # --- error format --------------------------------------------------------------
 
@@ -173,6 +173,7 @@ def test_two_racing_requests_with_one_key_create_one_release():
     alice = UserFactory(username="alice")
     team = TeamFactory(slug="payments", owner=alice)
     add_member(team, alice, Membership.Role.MEMBER)
+    register(team, release_data()["repository"])
     barrier, results = threading.Barrier(2), []
 
     def run():

@@ -76,3 +76,34 @@ def test_seed_demo_is_refused_in_production(settings):
     with pytest.raises(CommandError):
         call_command("seed_demo", password="x")
     assert not Team.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_seed_demo_on_a_new_database_reuses_the_demo_repository_left_in_var(demo_mode, settings):
+    """The repository of an earlier demo ends on the planted-problems commit; a new seed starts clean."""
+    from checklists.models import Repository
+    from tests.factories import ensure_default_template
+
+    call_command("seed_demo", password="demo-password-1")  # releasegate: allow - a test password
+    # A new database, the same var/: what `rm db.sqlite3; make run` does.
+    from django.core.management import call_command as run
+
+    run("flush", interactive=False, verbosity=0)
+    ensure_default_template()
+    call_command("seed_demo", password="demo-password-1")  # releasegate: allow - a test password
+    approved = Release.objects.get(title="Settlement batch v3")
+    assert approved.status == "approved"
+    assert approved.commit_range.status == "ready" and approved.commit_range.relation == "ahead"
+    assert Repository.objects.get(team__slug="payments").location.endswith("demo/payments-api")
+    deployed = Release.objects.get(status="deployed")
+    assert set(deployed.scans.values_list("status", flat=True)) == {"passed"}
+
+
+def test_the_demo_registers_its_own_repository_and_reads_what_ships(demo_mode):
+    from checklists.models import Repository
+
+    call_command("seed_demo", password="demo-password-1")  # releasegate: allow - a test password
+    repository = Repository.objects.get(team__slug="payments")
+    assert AuditEvent.objects.filter(verb="repository.registered").exists()
+    for release in Release.objects.filter(repository=repository):
+        assert release.commit_range.status == "ready", (release.title, release.commit_range.error)

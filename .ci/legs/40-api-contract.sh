@@ -33,6 +33,9 @@ $PY manage.py migrate --noinput >"${WORK}/migrate.log" 2>&1 || { cat "${WORK}/mi
 $PY manage.py seed_demo --password "$($PY -c 'import secrets; print(secrets.token_urlsafe(18))')" >/dev/null
 TOKEN="$($PY manage.py drf_create_token alice | awk '{print $3}')"
 [ "${#TOKEN}" -eq 40 ] || { echo "could not create a token for alice"; exit 1; }
+# The demo registered its repository for team payments; the contract check names it.
+REPOSITORY="$($PY manage.py shell -v0 -c 'from checklists.models import Repository; print(Repository.objects.get(team__slug="payments").location)')"
+[ -d "$REPOSITORY" ] || { echo "the demo registered no repository ($REPOSITORY)"; exit 1; }
 
 echo "--- server on ${BASE}"
 $PY manage.py runserver "127.0.0.1:${PORT}" --noreload --insecure >"${WORK}/server.log" 2>&1 &
@@ -45,7 +48,7 @@ done
 
 status=0
 echo "--- contract shape (shared/contract/api_shape.py)"
-$PY "$(git rev-parse --show-toplevel)/../shared/contract/api_shape.py" "$BASE" "$TOKEN" || status=1
+$PY "$(git rev-parse --show-toplevel)/../shared/contract/api_shape.py" "$BASE" "$TOKEN" "$REPOSITORY" || status=1
 
 echo "--- schemathesis"
 # Real release ids (every status), item keys and commits of the demo data, so that the

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from checklists import workflow
 from checklists.models import Membership, Release, ScanRun, Team
-from tests.factories import UserFactory, add_member, make_release
+from tests.factories import UserFactory, add_member, make_release, read_range
 
 from .conftest import PASSWORD, PHONE, sign_in
 
@@ -40,6 +40,7 @@ def _more_history() -> None:
             workflow.claim_scan(run.pk)
             status = "failed" if (n == 1 and run.scanner == "secrets") else "passed"
             workflow.record_scan_result(run.pk, status=status, findings=[{"file": "cfg/prod.env", "line": 3}])
+        read_range(release)
         if n != 1:
             workflow.sign_off(release, actor=frank, decision="approve", comment="ok")
             workflow.deploy(release, actor=carl)

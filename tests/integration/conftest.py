@@ -47,13 +47,14 @@ def _database_url() -> str:
 
 
 class Worker:
-    def __init__(self, name: str, tmp: Path, env: dict):
+    def __init__(self, name: str, tmp: Path, env: dict, *, beat: bool = True):
         self.log = tmp / f"worker-{name}.log"
         cmd = [
-            sys.executable, "-m", "celery", "-A", "releasegate", "worker", "--beat",
+            sys.executable, "-m", "celery", "-A", "releasegate", "worker",
             "--loglevel", "INFO", "--concurrency", "1", "-n", f"{name}@%h",
-            "--schedule", str(tmp / f"beat-{name}"),
         ]  # fmt: skip
+        if beat:
+            cmd += ["--beat", "--schedule", str(tmp / f"beat-{name}")]
         self.proc = subprocess.Popen(  # noqa: S603
             cmd,
             cwd=ROOT,
@@ -128,6 +129,9 @@ def worker_env(tmp_path, broker: str, **extra: str) -> dict:
         "CELERY_BROKER_URL": broker,
         "RELEASEGATE_DATA_DIR": str(tmp_path / "data"),
         "RELEASEGATE_SWEEP_SECONDS": "1",
+        # The tests' repositories are local paths and their hosts git.example.com (tests/conftest.py).
+        "RELEASEGATE_ALLOW_LOCAL_REPOSITORIES": "1",
+        "RELEASEGATE_GIT_HOSTS": "git.example.com,*.example.org",
         "PYTHONPATH": str(ROOT),
         **extra,
     }

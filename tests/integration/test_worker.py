@@ -56,6 +56,24 @@ def test_worker_fails_planted_problems_and_passes_a_clean_repository(team, alice
     assert "app/gateway_client.py" in {f["file"] for f in secrets_run.findings}
 
 
+def test_the_worker_reads_what_ships_when_a_release_is_created(team, alice, tmp_path, start_worker):
+    start_worker("ranges")
+    url, sha = make_demo_repository(tmp_path / "repo")
+    release = make_release(team, alice, repository=url, commit=sha)
+    release.refresh_from_db()
+    assert release.commit_range.status == "pending"
+
+    def read():
+        release.commit_range.refresh_from_db()
+        return release.commit_range.status != "pending"
+
+    wait_for(read, 60, "the range to be read")
+    rng = release.commit_range
+    assert rng.status == "ready" and rng.relation == "new", rng.error
+    assert rng.commits[0]["sha"] == sha and "app/refunds.py" in {f["path"] for f in rng.files}
+    assert AuditEvent.objects.filter(release=release, verb="range.read").exists()
+
+
 @pytest.fixture
 def slow_endpoint():
     endpoint = ProtectedEndpoint(PROBE_PORT, delay=SLOW_SECONDS)

@@ -112,7 +112,8 @@ class Gunicorn:
             "DEBUG": "false",
             "LOG_LEVEL": "WARNING",
             "RELEASEGATE_DATA_DIR": str(tmp / "data"),
-            "RELEASEGATE_READ_COMMIT_RANGES": "false",
+            "RELEASEGATE_ALLOW_LOCAL_REPOSITORIES": "1",
+            "RELEASEGATE_GIT_HOSTS": "git.example.com,*.example.org",
             "PYTHONPATH": str(ROOT),
         }
         cmd = [str(Path(sys.executable).parent / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"),
