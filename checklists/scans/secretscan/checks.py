@@ -99,7 +99,10 @@ def password(value: str) -> bool:
 
 
 def token(value: str) -> bool:
-    return judge.looks_like_token(unescape(joined(value)))
+    value = unescape(joined(value))
+    if value.startswith("eyJ") and value.count(".") == 2:
+        return jwt(value)  # a JWT is judged as one: jwt.io's documented example is not a secret
+    return judge.looks_like_token(value)
 
 
 def random(value: str) -> bool:

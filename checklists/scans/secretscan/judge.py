@@ -154,7 +154,7 @@ def entropy_floor(length: int, alphabet: int = 62) -> float:
 def is_repetitive(value: str) -> bool:
     """`aaaa`, `abab`, `123123`, `x1x1x1`, and runs along the keyboard or the alphabet."""
     low = value.lower()
-    if len(set(low)) <= max(2, len(low) // 8):
+    if len(set(low)) <= 2 or (len(low) >= 12 and len(set(low)) <= 3):
         return True
     for period in range(1, 5):
         if len(low) >= period * 3 and low == (low[:period] * (len(low) // period + 1))[: len(low)]:
