@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from checklists.repo import RepoFile, Skipped
 
-from .base import Finding, ScannerUnavailable, ScanResult, ScanTarget, glob_match
+from .base import Finding, ScannerUnavailable, ScanResult, ScanTarget, glob_match  # noqa: F401
 from .secretscan.cache import BlobCache, BlobEntry, MemoryBlobCache
 from .secretscan.engine import HASHY_FILES, PRAGMA, scan_blob  # noqa: F401 - PRAGMA is API
 from .secretscan.judge import shannon_entropy  # noqa: F401 - kept for callers of the old module
@@ -109,10 +109,11 @@ def run(target: ScanTarget) -> ScanResult:
         "second_opinion": second_opinion,
         "findings_total": total,
     }
-    if total > MAX_FINDINGS:
+    cap = int(target.options.get("max_findings") or MAX_FINDINGS)
+    if total > cap or len(findings) > cap:
         summary["findings_capped"] = True
         summary["findings_truncated"] = total  # the name earlier summaries used
-    return ScanResult.from_findings(findings[:MAX_FINDINGS], **summary)
+    return ScanResult.from_findings(findings[:cap], **summary)
 
 
 def _first_of_each_blob(items: list[RepoFile], keys: dict) -> list[RepoFile]:
