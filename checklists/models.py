@@ -447,7 +447,9 @@ class SecretBlobFindings(models.Model):
     """
 
     blob = models.CharField(max_length=64, help_text="git object id (SHA-1 or SHA-256)")
-    context = models.CharField(max_length=16, blank=True, help_text="path kind and options that change the answer")
+    context = models.CharField(
+        max_length=16, blank=True, help_text="path kind and options that change the answer"
+    )
     rules_version = models.CharField(max_length=64)
     binary = models.BooleanField(default=False)
     findings = models.JSONField(default=list, blank=True, help_text="[line, rule, redacted excerpt] lists")

@@ -23,9 +23,9 @@ from django.utils import timezone
 
 from . import repo, workflow
 from .models import DEFAULT_PRODUCTION_CONFIG_GLOBS, ScanRun, TestReport
-from .secret_cache import DatabaseBlobCache
 from .scans import registry
 from .scans.base import ScannerUnavailable, ScanResult, ScanTarget
+from .secret_cache import DatabaseBlobCache
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def run_cli(*args) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "checklists.scans", *args], cwd=ROOT, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "checklists.scans", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 
@@ -27,7 +31,9 @@ def test_json_lines_then_a_summary_that_says_the_list_was_capped(tmp_path):
     records = [json.loads(line) for line in done.stdout.splitlines()]
     *findings, summary = records
     assert len(findings) == 4
-    assert all(set(f) == {"file", "line", "rule", "excerpt"} and f["rule"] == "github-token" for f in findings)
+    assert all(
+        set(f) == {"file", "line", "rule", "excerpt"} and f["rule"] == "github-token" for f in findings
+    )
     assert summary["summary"] is True and summary["commit"] == sha
     assert summary["findings_total"] == 6 and summary["findings_shown"] == 4 and summary["capped"] is True
     assert not any(t in done.stdout or t[4:20] in done.stdout for t in tokens)

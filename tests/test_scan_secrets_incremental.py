@@ -49,9 +49,15 @@ def test_a_new_commit_reads_and_scans_only_blobs_not_seen_before(tmp_path, read_
     before = scan(url, first, tmp_path / "m", cache)
     assert before.summary["files_scanned"] == 31  # 30 modules + client; the binary is sniffed once
     read_oids.clear()
-    second = commit_files(tmp_path / "r", {"pkg/module_3.py": "def f3():\n    return 33\n", "pkg/new.py": "x = 1\n"})
+    second = commit_files(
+        tmp_path / "r", {"pkg/module_3.py": "def f3():\n    return 33\n", "pkg/new.py": "x = 1\n"}
+    )
     after = scan(url, second, tmp_path / "m", cache)
-    changed = {f.oid for f in repo.snapshot(url, second, base=tmp_path / "m").files if f.path in {"pkg/module_3.py", "pkg/new.py"}}
+    changed = {
+        f.oid
+        for f in repo.snapshot(url, second, base=tmp_path / "m").files
+        if f.path in {"pkg/module_3.py", "pkg/new.py"}
+    }
     assert set(read_oids) == changed
     assert after.summary["files_scanned"] == 2
     assert after.summary["files_from_cache"] == 31
@@ -65,7 +71,9 @@ def test_a_rule_change_invalidates_every_blob_by_version(tmp_path, monkeypatch):
     assert scan(url, sha, tmp_path / "m", cache).summary["files_scanned"] == 6
     assert scan(url, sha, tmp_path / "m", cache).summary["files_scanned"] == 0
     changed = tmp_path / "rules.toml"
-    changed.write_text(rules_mod.RULES_FILE.read_text().replace('id = "npm-token"', 'id = "npm-access-token"'))
+    changed.write_text(
+        rules_mod.RULES_FILE.read_text().replace('id = "npm-token"', 'id = "npm-access-token"')
+    )
     monkeypatch.setattr(secrets, "load_rules", lambda: rules_mod.load_rules(changed))
     again = scan(url, sha, tmp_path / "m", cache)
     assert again.summary["rules_version"] != rules_mod.load_rules().version
@@ -77,7 +85,9 @@ def test_the_team_allowlist_applies_to_cached_findings(tmp_path):
     cache = MemoryBlobCache()
     assert scan(url, sha, tmp_path / "m", cache).status == "failed"
     snap = repo.snapshot(url, sha, base=tmp_path / "m")
-    target = ScanTarget(url, sha, snap, secrets_cache=cache, secrets_allowlist=["pkg/client.py:github-token:1"])
+    target = ScanTarget(
+        url, sha, snap, secrets_cache=cache, secrets_allowlist=["pkg/client.py:github-token:1"]
+    )
     result = secrets.run(target)
     assert result.status == "passed" and result.summary["files_scanned"] == 0
 
@@ -107,5 +117,8 @@ def test_two_workers_writing_the_same_blob_is_not_an_error(db):
     entry = BlobEntry([(1, "github-token", "x = ghp_********")], 1)
     cache.put_many({("a" * 40, ""): entry}, "v1")
     cache.put_many({("a" * 40, ""): entry, ("b" * 40, ""): BlobEntry([], 0)}, "v1")
-    assert cache.get_many([("a" * 40, ""), ("b" * 40, ""), ("c" * 40, "")], "v1").keys() == {("a" * 40, ""), ("b" * 40, "")}
+    assert cache.get_many([("a" * 40, ""), ("b" * 40, ""), ("c" * 40, "")], "v1").keys() == {
+        ("a" * 40, ""),
+        ("b" * 40, ""),
+    }
     assert cache.get_many([("a" * 40, "")], "v2") == {}

@@ -70,7 +70,9 @@ def test_the_issue_example_shows_neither_password():
     assert findings and all("w0rd" not in f.excerpt and "#42" not in f.excerpt for f in findings)
 
 
-def test_no_secret_reaches_any_row_answer_page_or_log(team, alice, tmp_path, settings, caplog, planted, client):
+def test_no_secret_reaches_any_row_answer_page_or_log(
+    team, alice, tmp_path, settings, caplog, planted, client
+):
     settings.DATA_DIR = tmp_path / "data"
     caplog.set_level(logging.DEBUG)
     url, sha = make_repo(tmp_path / "r", {"app/config.py": lines(planted), "README.md": "# app\n"})
@@ -87,5 +89,10 @@ def test_no_secret_reaches_any_row_answer_page_or_log(team, alice, tmp_path, set
     assert response.status_code == 200
     page = response.content.decode()
     assert "app/config.py" in api and "app/config.py" in page
-    for where, text in (("the database", rows), ("the API", api), ("the page", page), ("the logs", caplog.text)):
+    for where, text in (
+        ("the database", rows),
+        ("the API", api),
+        ("the page", page),
+        ("the logs", caplog.text),
+    ):
         assert_absent(planted, text, where)

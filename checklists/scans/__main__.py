@@ -63,7 +63,9 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m checklists.scans", description=__doc__.splitlines()[0])
     parser.add_argument("path", nargs="?", default=".")
     parser.add_argument("--json", action="store_true", help="JSON lines: findings, then a summary object")
-    parser.add_argument("--max-findings", type=int, default=secrets.MAX_FINDINGS, help="cap on findings listed")
+    parser.add_argument(
+        "--max-findings", type=int, default=secrets.MAX_FINDINGS, help="cap on findings listed"
+    )
     args = parser.parse_args(argv)
     try:
         sha, result = scan(str(Path(args.path).resolve()), max(1, args.max_findings))
@@ -73,7 +75,12 @@ def main(argv: list[str]) -> int:
     tail = summary(sha, result)
     for finding in result.findings:
         if args.json:
-            record = {"file": finding.file, "line": finding.line, "rule": finding.rule, "excerpt": finding.excerpt}
+            record = {
+                "file": finding.file,
+                "line": finding.line,
+                "rule": finding.rule,
+                "excerpt": finding.excerpt,
+            }
             sys.stdout.write(json.dumps(record) + "\n")
         else:
             sys.stdout.write(f"{finding.file}:{finding.line}: {finding.rule}: {finding.excerpt}\n")

@@ -92,7 +92,13 @@ def run(target: ScanTarget) -> ScanResult:
                 binary.add(item.path)
             continue
         shown = [
-            Finding(item.path, line, rule, excerpt, f"Possible secret ({rule}); allowlist key {item.path}:{rule}:{line}")
+            Finding(
+                item.path,
+                line,
+                rule,
+                excerpt,
+                f"Possible secret ({rule}); allowlist key {item.path}:{rule}:{line}",
+            )
             for line, rule, excerpt in entry.findings
         ]
         kept = [f for f in shown if f"{f.file}:{f.rule}:{f.line}" not in fingerprints]

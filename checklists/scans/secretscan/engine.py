@@ -17,7 +17,7 @@ import re2
 
 from ..base import Finding, glob_match
 from . import checks, judge, redact, structured
-from .rules import TOKEN_CHARS, OPTIONS, Rule, RuleSet
+from .rules import OPTIONS, TOKEN_CHARS, Rule, RuleSet
 
 PRAGMA = b"releasegate: allow"
 WINDOW = 256 * 1024

@@ -82,7 +82,13 @@ PLACEHOLDER_VALUES = frozenset(
 REFERENCE_RE = re.compile(
     r"""^(?:\$[A-Za-z_{(]|%[A-Za-z_]+%$|@[A-Za-z_.]+@$|!Ref\b|!Sub\b|!GetAtt\b|(?:os\.)?getenv\b|os\.environ|process\.env|ENV\[|env\(|System\.getenv|secrets\.|vault:|arn:aws:secretsmanager|projects/[^/]+/secrets/|sm://|ssm:|\{\{|\{%|<%|\[\[)"""
 )
-SEQUENCES = ("0123456789", "abcdefghijklmnopqrstuvwxyz", "qwertyuiop", "asdfghjkl", "zyxwvutsrqponmlkjihgfedcba")
+SEQUENCES = (
+    "0123456789",
+    "abcdefghijklmnopqrstuvwxyz",
+    "qwertyuiop",
+    "asdfghjkl",
+    "zyxwvutsrqponmlkjihgfedcba",
+)
 HEX_RE = re.compile(r"^[0-9a-fA-F]+$")
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 IDENTIFIER_RE = re.compile(
