@@ -95,7 +95,7 @@ IDENTIFIER_RE = re.compile(
     r"^(?:[a-z]+(?:[_.\-:/][a-z]+)*|[A-Z]+(?:[_.\-][A-Z]+)*|[A-Za-z][a-z]+(?:[A-Z][a-z]+)*|[a-z]+(?:[A-Z][a-z]*)+)$"
 )
 DOTTED_CODE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+(?:\(.*\))?$")
-CALL_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*\(.*\)?$")
+CALL_RE = re.compile(r"^[A-Za-z_$][A-Za-z0-9_.$]*(?:\(.*\)?|\[.*\]?)$")  # a call or an index: code
 NUMBER_RE = re.compile(r"^[-+]?(?:0[xob][0-9a-fA-F_]+|[0-9_]+(?:\.[0-9_]+)?(?:e[-+]?[0-9]+)?)[lLuU]?$")
 FORMAT_FIELD_RE = re.compile(r"\{[A-Za-z0-9_.!:\-\[\]]*\}|%\([A-Za-z_]+\)[sdr]|%[sd]\b")
 ALNUM_RUN_RE = re.compile(r"[A-Za-z0-9]+")
