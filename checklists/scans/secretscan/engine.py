@@ -122,6 +122,7 @@ def _accept(rule: Rule, rules: RuleSet, secret: bytes, data: bytes, end: int, co
 def find_hits(path: str, data: bytes, rules: RuleSet) -> list[Hit]:
     hashy = glob_match(path, HASHY_FILES)
     hits: dict[tuple[int, str], Hit] = {}
+    judged: dict[tuple, bool] = {}
     for base, chunk in windows(data):
         for i in _triggered(rules, chunk.lower()):
             rule = rules.rules[i]
@@ -135,7 +136,11 @@ def find_hits(path: str, data: bytes, rules: RuleSet) -> list[Hit]:
                 if key in hits:
                     continue  # seen in the overlap of two windows
                 secret = chunk[start:end]
-                found = _accept(rule, rules, secret, chunk, end, match.group(0))
+                runs_on = rule.boundary and end < len(chunk) and chunk[end] in TOKEN_CHARS
+                verdict = (i, secret, runs_on, match.group(0) if rule.check else b"")
+                if verdict not in judged:  # the same value again (a repeated line) is judged once
+                    judged[verdict] = not runs_on and _accept(rule, rules, secret, chunk, end, verdict[3])
+                found = judged[verdict]
                 hits[key] = Hit(base + start, base + end, i, rule.generic, rule.id, rule.keep, found)
     for start, end, rule_id, found in structured.find(path, data, rules):
         order = len(rules.rules)

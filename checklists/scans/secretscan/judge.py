@@ -89,6 +89,10 @@ SEQUENCES = (
     "asdfghjkl",
     "zyxwvutsrqponmlkjihgfedcba",
 )
+# Eight characters in a row along the alphabet, the digits or the keyboard: typed, not random.
+SEQUENCE_RUN_RE = re.compile(
+    "|".join(sorted({seq[i : i + 8] for seq in SEQUENCES for i in range(len(seq) - 7)}))
+)
 HEX_RE = re.compile(r"^[0-9a-fA-F]+$")
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 IDENTIFIER_RE = re.compile(
@@ -165,9 +169,7 @@ def is_repetitive(value: str) -> bool:
     for period in range(1, 5):
         if len(low) >= period * 3 and low == (low[:period] * (len(low) // period + 1))[: len(low)]:
             return True
-    return any(len(low) >= 6 and low in seq for seq in SEQUENCES) or any(
-        seq[i : i + 8] in low for seq in SEQUENCES for i in range(len(seq) - 7)
-    )
+    return any(len(low) >= 6 and low in seq for seq in SEQUENCES) or bool(SEQUENCE_RUN_RE.search(low))
 
 
 def is_placeholder(value: str) -> bool:
