@@ -79,7 +79,9 @@ def url_password(value: str) -> bool:
     v = value.strip()
     if not v or PORT_RE.match(v) or v.lower() in URL_PLACEHOLDERS:
         return False
-    if judge.REFERENCE_RE.match(v) or any(w in v.lower() for w in ("${", "{{", "<", "xxx", "***", "%s", "{")):
+    if judge.REFERENCE_RE.match(v) or any(
+        w in v.lower() for w in ("${", "{{", "<", "xxx", "***", "%s", "{", "…", "...")
+    ):
         return False
     return not any(word in v.lower() for word in ("example", "changeme", "your", "password", "placeholder"))
 
