@@ -1,12 +1,17 @@
-"""Secrets scan benchmark: releasegate's rule set vs the `detect-secrets scan` command.
+"""Secrets scan benchmark: releasegate's scanner vs the `detect-secrets scan` command, one run.
 
-    .venv/bin/python bench/secrets_bench.py              # 2,000 files / 20 MB, both tools
-    .venv/bin/python bench/secrets_bench.py --large      # also a 200 MB tree (ours only: RSS)
+    .venv/bin/python bench/secrets_bench.py              # corpus, 20 MB tree, 5 MB adversarial lines
+    .venv/bin/python bench/secrets_bench.py --large      # also 210 MB: full and incremental scans
 
-Generates a git repository of code-like text with labelled planted secrets, times both
-scanners on the same files (ours reads through git, as the worker does), counts recall
-on the planted set and false alarms elsewhere, records peak RSS, and writes the result
-into the scans section of docs/benchmarks.md.
+1. The labelled corpus (tests/secret_corpus.py, fixed seed) written as a git repository:
+   recall per set (provider formats alone, formats next to their name, planted secrets in
+   many syntaxes) and false alarms on the negatives, for both tools on the same checkout.
+2. A 2,000-file / 20 MB tree of code-like text with planted secrets: MB/s, peak RSS,
+   recall and false alarms for both tools (ours reads through git, as the worker does).
+3. Every rule alone on 5 MB adversarial lines built from its own keywords and prefixes.
+4. With --large: a 210 MB tree scanned once, then again after a 10-file commit with the
+   per-blob cache (MemoryBlobCache in the process; workers use the database one).
+The results replace the scans section of docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -172,25 +177,67 @@ def timed(cmd: list[str], cwd: Path | None = None) -> tuple[float, int, bytes]:
     return time.perf_counter() - start, usage.ru_maxrss // 1024, out
 
 
-def ours_child(repo: str) -> None:
-    """In a child process: scan HEAD of `repo` through git, print findings as JSON."""
+def ours_child(repo: str, incremental: bool = False) -> None:
+    """In a child process: scan HEAD of `repo` through git, print findings as JSON.
+
+    With `incremental`, commit a 10-file change afterwards and scan again with the same cache.
+    """
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "releasegate.settings")
     from checklists import repo as repo_mod
     from checklists.scans import secrets
     from checklists.scans.base import ScanTarget
+    from checklists.scans.secretscan.cache import MemoryBlobCache
 
     sha = subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=repo).decode().strip()
     mirrors = Path(tempfile.mkdtemp(prefix="bench-mirrors-"))
+    cache = MemoryBlobCache()
     start = time.perf_counter()
-    repo_mod.ensure_commit(repo, sha, base=mirrors)  # the first fetch into a new mirror
+    source = repo_mod.GitSource(str(Path(repo).resolve()), trusted_local=True)
+    repo_mod.ensure_commit(source, sha, base=mirrors)  # the first fetch into a new mirror
     fetched = time.perf_counter()
-    snap = repo_mod.snapshot(repo, sha, base=mirrors, max_total_bytes=10**10)
-    result = secrets.run(ScanTarget(repo, sha, snap))
+    snap = repo_mod.snapshot(source, sha, base=mirrors, max_total_bytes=10**12)
+    result = secrets.run(ScanTarget(repo, sha, snap, secrets_cache=cache, options={"max_findings": 10**6}))
     scanned = time.perf_counter()
+    out = {
+        "findings": [[f.file, f.line, f.rule] for f in result.findings],
+        "fetch": fetched - start,
+        "scan": scanned - fetched,
+    }
+    if incremental:
+        out["incremental"] = rescan_after_change(repo, mirrors, cache)
     shutil.rmtree(mirrors, ignore_errors=True)
-    findings = [[f.file, f.line, f.rule] for f in result.findings]
-    print(json.dumps({"findings": findings, "fetch": fetched - start, "scan": scanned - fetched}))
+    print(json.dumps(out))
+
+
+def rescan_after_change(repo: str, mirrors: Path, cache) -> dict:
+    from checklists import repo as repo_mod
+    from checklists.scans import secrets
+    from checklists.scans.base import ScanTarget
+
+    tracked = subprocess.check_output(["git", "ls-files"], cwd=repo).decode().split()
+    for name in tracked[:10]:
+        with open(Path(repo) / name, "a") as handle:
+            handle.write("# changed\n")
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"}
+    ident = ["-c", "user.name=bench", "-c", "user.email=bench@example.com"]
+    subprocess.run(["git", *ident, "commit", "-qam", "ten files"], cwd=repo, env=env, check=True)
+    sha = subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=repo).decode().strip()
+    source = repo_mod.GitSource(str(Path(repo).resolve()), trusted_local=True)
+    start = time.perf_counter()
+    repo_mod.ensure_commit(source, sha, base=mirrors)
+    fetched = time.perf_counter()
+    snap = repo_mod.snapshot(source, sha, base=mirrors, max_total_bytes=10**12)
+    listed = time.perf_counter()
+    result = secrets.run(ScanTarget(repo, sha, snap, secrets_cache=cache))
+    done = time.perf_counter()
+    return {
+        "fetch": fetched - start,
+        "list": listed - fetched,
+        "scan": done - listed,
+        "files_scanned": result.summary["files_scanned"],
+        "files_from_cache": result.summary["files_from_cache"],
+    }
 
 
 def score(found: set[tuple[str, int]], planted: list[tuple[str, int, str]]) -> tuple[int, int]:
@@ -200,11 +247,19 @@ def score(found: set[tuple[str, int]], planted: list[tuple[str, int, str]]) -> t
     return hits, len(found - labels)
 
 
-def run_ours(root: Path) -> dict:
-    seconds, rss, out = timed([sys.executable, __file__, "--ours-child", str(root)])
+def run_ours(root: Path, incremental: bool = False) -> dict:
+    args = [sys.executable, __file__, "--ours-child", str(root)] + (["--incremental"] if incremental else [])
+    seconds, rss, out = timed(args)
     data = json.loads(out)
     found = {(f, line) for f, line, _ in data["findings"]}
-    return {"seconds": seconds, "fetch": data["fetch"], "scan": data["scan"], "rss_mb": rss, "found": found}
+    return {
+        "seconds": seconds,
+        "fetch": data["fetch"],
+        "scan": data["scan"],
+        "rss_mb": rss,
+        "found": found,
+        "incremental": data.get("incremental"),
+    }
 
 
 def run_detect_secrets(root: Path) -> dict:
@@ -220,13 +275,13 @@ def tree_size(root: Path) -> tuple[int, int]:
     return len(files), sum(p.stat().st_size for p in files)
 
 
-def bench(files: int, mb: float, with_detect_secrets: bool) -> dict:
+def bench(files: int, mb: float, with_detect_secrets: bool, incremental: bool = False) -> dict:
     root = Path(tempfile.mkdtemp(prefix=f"secrets-bench-{int(mb)}mb-"))
     try:
         planted = generate(root, files, mb)
         count, size = tree_size(root)
         row = {"files": count, "mb": size / 1e6, "planted": len(planted)}
-        ours = run_ours(root)
+        ours = run_ours(root, incremental=incremental)
         row["ours"] = {
             "seconds": ours["seconds"],
             "fetch": ours["fetch"],
@@ -235,6 +290,7 @@ def bench(files: int, mb: float, with_detect_secrets: bool) -> dict:
             "mbps": size / 1e6 / ours["scan"],
         }
         row["ours"]["recall"], row["ours"]["false_alarms"] = score(ours["found"], planted)
+        row["incremental"] = ours["incremental"]
         if with_detect_secrets:
             ds = run_detect_secrets(root)
             row["ds"] = {"seconds": ds["seconds"], "rss_mb": ds["rss_mb"], "mbps": size / 1e6 / ds["seconds"]}
@@ -242,6 +298,62 @@ def bench(files: int, mb: float, with_detect_secrets: bool) -> dict:
         return row
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def bench_corpus() -> dict:
+    """Recall per set and false alarms on the labelled corpus, both tools on one checkout."""
+    sys.path.insert(0, str(ROOT))
+    from tests.secret_corpus import corpus
+
+    samples = corpus()
+    root = Path(tempfile.mkdtemp(prefix="secrets-corpus-"))
+    try:
+        for sample in samples:
+            target = root / sample.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(sample.text)
+        env = {**os.environ, "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"}
+        ident = ["-c", "user.name=bench", "-c", "user.email=bench@example.com"]
+        for args in (["init", "-q", "-b", "main"], ["add", "-A"], [*ident, "commit", "-q", "-m", "corpus"]):
+            subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
+        tools = {"ours": run_ours(root)["found"], "ds": run_detect_secrets(root)["found"]}
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    out: dict = {}
+    for name, found in tools.items():
+        files_with_findings = {f for f, _ in found}
+        sets: dict = {}
+        for sample in samples:
+            hit_sets = sets.setdefault(sample.set, [0, 0])
+            hit_sets[1] += 1
+            if sample.set == "negatives":
+                hit_sets[0] += sample.path in files_with_findings
+            else:
+                hit_sets[0] += (sample.path, sample.line) in found
+        out[name] = sets
+    return out
+
+
+def bench_adversarial(mb: int = 5) -> list[tuple[str, float]]:
+    """The slowest adversarial line of each rule alone, at `mb` MB (the unit test does 1 MB)."""
+    sys.path.insert(0, str(ROOT))
+    from checklists.scans.secretscan import engine, rules
+    from tests import test_scan_secrets_linear as linear
+
+    linear.MB = mb * 1024 * 1024
+    worst = []
+    for rule in rules.load_rules().rules:
+        rule_set = linear.only(rule)
+        slowest = 0.0
+        for line in linear.adversarial_lines(rule):
+            start = time.perf_counter()
+            engine.scan_blob("adversarial.txt", line, rule_set)
+            slowest = max(slowest, time.perf_counter() - start)
+        worst.append((rule.id, slowest))
+    start = time.perf_counter()
+    engine.scan_blob("a.js", b"eyJ-" * (mb * 1024 * 1024 // 4), rules.load_rules())
+    worst.append(("all rules: eyJ- line (the old ReDoS)", time.perf_counter() - start))
+    return sorted(worst, key=lambda x: -x[1])
 
 
 def machine() -> str:
@@ -254,7 +366,11 @@ def machine() -> str:
     return f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
-def render(rows: list[dict], command: str) -> str:
+def _pct(hit: int, total: int) -> str:
+    return f"{hit}/{total} ({100 * hit / total:.0f} %)" if total else "-"
+
+
+def render(rows: list[dict], corpus_rows: dict, adversarial: list, command: str) -> str:
     out = [
         BEGIN,
         "## Secrets scan (`bench/secrets_bench.py`)",
@@ -264,14 +380,35 @@ def render(rows: list[dict], command: str) -> str:
         f"- command: `{command}`",
         "- ours: `checklists.scans.secrets` reading through git (`ls-tree` + one `cat-file --batch`), in its "
         "own process; detect-secrets 1.5.0: `detect-secrets scan --all-files` on the same checkout.",
-        "- recall: planted secrets (labelled file and line) found; false alarms: findings on any other line.",
+        "",
+        "### Labelled corpus (`tests/secret_corpus.py`, seed 20261130)",
+        "",
+        "Found = a finding on the labelled line; false alarm = a negative file with any finding.",
+        "",
+        "| set | releasegate | detect-secrets |",
+        "|---|---:|---:|",
+    ]
+    names = {
+        "formats": 'provider tokens alone, `value = "<token>"`',
+        "contextual": "formats without a prefix, next to the provider's name",
+        "syntaxes": "planted secrets in 47 syntaxes",
+        "negatives": "false alarms on negatives (placeholders, examples, public keys, lock files, baselines, code)",
+    }
+    for key, label in names.items():
+        ours, ds = corpus_rows["ours"].get(key, [0, 0]), corpus_rows["ds"].get(key, [0, 0])
+        out.append(f"| {label} | {_pct(*ours)} | {_pct(*ds)} |")
+    out += [
+        "",
+        "### Speed, memory and recall on a generated tree",
+        "",
+        "Recall: planted secrets (labelled file and line) found; false alarms: findings on any other line.",
         "",
         "| tree | tool | scan s (read + detect) | MB/s | first fetch s | whole process s | recall | false alarms | peak RSS |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         tree = f"{row['files']} files / {row['mb']:.0f} MB"
-        for key, name in (("ours", "releasegate rules"), ("ds", "detect-secrets scan")):
+        for key, name in (("ours", "releasegate"), ("ds", "detect-secrets scan")):
             if key in row:
                 r = row[key]
                 scan = r.get("scan", r["seconds"])
@@ -286,6 +423,26 @@ def render(rows: list[dict], command: str) -> str:
                 f"| | speed-up | {ds['seconds'] / ours['scan']:.0f}x on the scan, "
                 f"{ds['seconds'] / ours['seconds']:.0f}x whole process | | | | | | |"
             )
+        inc = row.get("incremental")
+        if inc:
+            out.append(
+                f"| {tree}, after a 10-file commit | releasegate, per-blob cache | {inc['scan']:.2f} | | "
+                f"{inc['fetch']:.1f} | list {inc['list']:.2f} | {inc['files_scanned']} blobs read, "
+                f"{inc['files_from_cache']} from the cache | | |"
+            )
+    out += [
+        "",
+        "### Adversarial lines, each rule alone (5 MB)",
+        "",
+        "| slowest rules | seconds |",
+        "|---|---:|",
+    ]
+    out += [f"| {rule} | {seconds:.2f} |" for rule, seconds in adversarial[:6]]
+    out += [
+        f"| every other rule ({len(adversarial) - 6}) | < {adversarial[6][1]:.2f} |"
+        if len(adversarial) > 6
+        else ""
+    ]
     out += ["", END]
     return "\n".join(out)
 
@@ -302,22 +459,27 @@ def write_doc(section: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ours-child", help=argparse.SUPPRESS)
-    parser.add_argument("--large", action="store_true", help="also a 200 MB / 20,000 file tree (ours only)")
+    parser.add_argument("--incremental", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--large", action="store_true", help="also a 210 MB / 20,000 file tree (ours only)")
     parser.add_argument(
-        "--large-with-detect-secrets", action="store_true", help="run detect-secrets on 200 MB too"
+        "--large-with-detect-secrets", action="store_true", help="run detect-secrets on 210 MB too"
     )
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args()
     if args.ours_child:
-        ours_child(args.ours_child)
+        ours_child(args.ours_child, incremental=args.incremental)
         return
+    corpus_rows = bench_corpus()
+    print(json.dumps(corpus_rows, indent=1))
+    adversarial = bench_adversarial()
+    print(adversarial[:8])
     rows = [bench(2000, 20, with_detect_secrets=True)]
-    print(json.dumps(rows[-1], indent=1))
+    print(json.dumps(rows[-1], indent=1, default=str))
     if args.large or args.large_with_detect_secrets:
-        rows.append(bench(20000, 200, with_detect_secrets=args.large_with_detect_secrets))
-        print(json.dumps(rows[-1], indent=1))
+        rows.append(bench(20000, 200, with_detect_secrets=args.large_with_detect_secrets, incremental=True))
+        print(json.dumps(rows[-1], indent=1, default=str))
     command = "python bench/secrets_bench.py" + (" --large" if args.large else "")
-    section = render(rows, command)
+    section = render(rows, corpus_rows, adversarial, command)
     print(section)
     if not args.no_write:
         write_doc(section)

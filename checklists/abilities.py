@@ -43,6 +43,7 @@ class Facts:
         if signoffs is not None:
             self.__dict__["signoffs"] = signoffs
         self._roles: dict[int, str | None] = {}
+        self._blockers: dict[bool, list[dict]] = {}
 
     def role(self, user: User | AnonymousUser) -> str | None:
         if not user.is_authenticated:
@@ -92,9 +93,10 @@ class Facts:
         return freeze.blocking_windows(self.release)
 
     def blockers(self, *, for_submit: bool) -> list[dict]:
-        key = "_blockers_submit" if for_submit else "_blockers_approve"
-        if key not in self.__dict__:
-            self.__dict__[key] = [
+        """The required items in the way of a submit (for_submit) or of an approval, computed once."""
+        cached = self._blockers.get(for_submit)
+        if cached is None:
+            cached = self._blockers[for_submit] = [
                 b
                 for item in self.items
                 if (
@@ -103,7 +105,7 @@ class Facts:
                     )
                 )
             ]
-        return self.__dict__[key]
+        return cached
 
 
 # --- blockers (what keeps a release from being submitted or approved) -----------------

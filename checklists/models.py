@@ -455,6 +455,34 @@ class TestReport(models.Model):
         return f"report {self.sha256[:8]} for #{self.release_id}"
 
 
+class SecretBlobFindings(models.Model):
+    """What the secrets scanner found in one git blob under one rules version.
+
+    A blob id is the hash of its content, so the answer holds in every commit and repository
+    that has the blob: a new commit is scanned for its new blobs only. Excerpts are redacted.
+    """
+
+    blob = models.CharField(max_length=64, help_text="git object id (SHA-1 or SHA-256)")
+    context = models.CharField(
+        max_length=16, blank=True, help_text="path kind and options that change the answer"
+    )
+    rules_version = models.CharField(max_length=64)
+    binary = models.BooleanField(default=False)
+    findings = models.JSONField(default=list, blank=True, help_text="[line, rule, redacted excerpt] lists")
+    total = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["blob", "context", "rules_version"], name="%(app_label)s_%(class)s_one_per_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.blob[:12]} ({self.rules_version})"
+
+
 class IdempotencyRecord(models.Model):
     """The first answer to a POST with an Idempotency-Key, replayed for the same key and body."""
 

@@ -218,6 +218,8 @@ def _has_commit(git_dir: Path, sha: str) -> bool:
 def fetch_timeout() -> int:
     from django.conf import settings
 
+    if not settings.configured:  # `python -m checklists.scans PATH` runs without Django
+        return 120
     return int(getattr(settings, "RELEASEGATE_GIT_TIMEOUT", 120))
 
 

@@ -27,6 +27,7 @@ from . import commit_range, repo, workflow
 from .models import DEFAULT_PRODUCTION_CONFIG_GLOBS, CommitRange, Release, ScanRun, TestReport
 from .scans import registry
 from .scans.base import ScannerUnavailable, ScanResult, ScanTarget
+from .secret_cache import DatabaseBlobCache
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,8 @@ def build_target(run: ScanRun) -> ScanTarget:
             max_file_bytes=settings.RELEASEGATE_SCAN_MAX_FILE_BYTES,
             max_total_bytes=settings.RELEASEGATE_SCAN_MAX_TOTAL_BYTES,
         )
+    if run.scanner == "secrets":
+        target.secrets_cache = DatabaseBlobCache()
     if run.scanner == "tests":
         reports = TestReport.objects.filter(release_id=release.pk)
         report = reports.filter(commit=run.commit).first() or reports.first()

@@ -61,6 +61,8 @@ class ScanTarget:
     test_report: bytes | None = None
     test_report_commit: str = ""
     options: dict = field(default_factory=dict)
+    # Findings per (blob id, rules version), shared by workers (secretscan/cache.py BlobCache).
+    secrets_cache: object | None = None
 
 
 # --- globs -------------------------------------------------------------------

@@ -58,7 +58,8 @@ class Command(BaseCommand):
         failed = []
         with tempfile.TemporaryDirectory(prefix="releasegate-scan-self-") as mirrors:
             try:
-                snapshot = repo.snapshot(repository, commit, base=Path(mirrors))
+                source = repo.GitSource(str(Path(repository).resolve()), trusted_local=True)
+                snapshot = repo.snapshot(source, commit, base=Path(mirrors))
             except repo.RepoError as exc:
                 raise CommandError(exc.message) from exc
             for name in scanners or SELF_SCANNERS:
