@@ -104,20 +104,19 @@ def cluster(tmp_path):
         "RELEASEGATE_ALLOW_LOCAL_REPOSITORIES": "1",
         "RELEASEGATE_GIT_HOSTS": "git.example.com",
         "DEBUG": "false",
-        "LOG_LEVEL": "WARNING",
     }
     webs, workers = [], []
     try:
         for port in WEB_PORTS:
             env = {**os.environ, "DATABASE_URL": _database_url(), "CELERY_BROKER_URL": broker,
-                   "PYTHONPATH": str(ROOT), **common}  # fmt: skip
+                   "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING", **common}  # fmt: skip
             webs.append(Web(port, tmp_path, env))
         for n in (1, 2):
             folder = tmp_path / f"machine-{n}"
             folder.mkdir()
             worker = Worker(f"machine{n}", folder, worker_env(folder, broker, **common), beat=n == 1)
             workers.append((worker, folder / "data"))
-            worker.wait_ready(timeout=180)
+            worker.wait_ready(timeout=120)
         yield webs, workers
     finally:  # also when starting one of them failed: nothing may outlive the test
         for web in webs:
