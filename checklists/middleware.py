@@ -1,6 +1,16 @@
-"""Answer 503, not 500, while the database is unreachable (docs/reliability.md).
+"""Request plumbing: a usable request id, one access log line per request, and a 503 (not a
+500) while the database is unreachable (docs/reliability.md).
 
-A view that cannot reach PostgreSQL (restart, failover, network) raises
+RequestIdMiddleware (first in MIDDLEWARE, before django-guid) drops an X-Request-ID that is
+not 1 to 128 visible ASCII characters; django-guid then makes a new id. A folded header
+(`abc\r\n def`) used to reach the response header and fail the request with a 500.
+
+AccessLogMiddleware (right after django-guid) writes one line per request, on logger
+`releasegate.access`: correlation id (from the log filter), method, path, status,
+duration and user id (JSON fields in production). Password-reset links carry a token in
+their path; it is never written.
+
+DatabaseUnavailableMiddleware: a view that cannot reach PostgreSQL (restart, failover, network) raises
 OperationalError or InterfaceError. That is not a bug in the request: the client
 should retry, so it gets 503 with Retry-After, JSON under /api/ and a plain page
 elsewhere, rendered without touching the database. Django drops the broken
@@ -11,11 +21,87 @@ one), so the application recovers without a restart when the database is back.
 from __future__ import annotations
 
 import logging
+import re
+import time
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.functional import empty
 
 logger = logging.getLogger(__name__)
+access_logger = logging.getLogger("releasegate.access")
+
+REQUEST_ID_META = "HTTP_X_REQUEST_ID"
+# A UUID, a pipeline's run id, a trace id: visible ASCII, no spaces, no line breaks.
+REQUEST_ID_RE = re.compile(r"[!-~]{1,128}")
+# /accounts/reset/<uidb64>/<token>/: the token signs a password change; never log it.
+RESET_LINK_RE = re.compile(r"^(/accounts/reset/)[^/]+/(?!set-password/)[^/]+/")
+PATH_LOG_MAX = 500
+
+
+class RequestIdMiddleware:
+    """Drop a client's X-Request-ID that is not a plain token, so a new id is made for the request."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        given = request.META.get(REQUEST_ID_META)
+        refused = given is not None and not REQUEST_ID_RE.fullmatch(given)
+        if refused:
+            del request.META[REQUEST_ID_META]
+        response = self.get_response(request)
+        if refused:
+            # Logged after django-guid ran, so the line carries the request's new id.
+            logger.warning("X-Request-ID %.80r refused: not 1 to 128 visible ASCII characters", given)
+        return response
+
+
+def loggable_path(path: str) -> str:
+    """The path as it may be logged: reset tokens hidden, control characters escaped, capped."""
+    path = RESET_LINK_RE.sub(r"\1***/***/", path)
+    if not path.isprintable():
+        path = path.encode("unicode_escape").decode("ascii")
+    return path[:PATH_LOG_MAX]
+
+
+def _user_id(request: HttpRequest) -> int | None:
+    """The signed-in user's id if the request already knows it (never a query of its own)."""
+    user = request.__dict__.get("user")
+    if user is None or getattr(user, "_wrapped", None) is empty:
+        return None  # the session was never read: asking now could hit a database that is down
+    return user.pk if getattr(user, "is_authenticated", False) else None
+
+
+class AccessLogMiddleware:
+    """One line per request: method, path, status, duration and user id (the filter adds the id)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.monotonic()
+        response = self.get_response(request)
+        duration_ms = round((time.monotonic() - started) * 1000, 1)
+        method = loggable_path(request.method or "")[:16]
+        path = loggable_path(request.path)
+        user_id = _user_id(request)
+        access_logger.info(
+            "%s %s %s %.1fms user=%s",
+            method,
+            path,
+            response.status_code,
+            duration_ms,
+            user_id if user_id is not None else "-",
+            extra={
+                "method": method,
+                "path": path,
+                "status": response.status_code,
+                "duration_ms": duration_ms,
+                "user_id": user_id,
+            },
+        )
+        return response
 
 RETRY_AFTER_SECONDS = 5
 PAGE = """<!doctype html>

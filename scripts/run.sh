@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 export RELEASEGATE_DEMO=1
+# Visitors get the project's own 404/403/500 pages, not Django's technical ones.
+export DEBUG="${DEBUG:-false}"
 mkdir -p var/broker/queue var/broker/processed
 
 $PY manage.py migrate --noinput
@@ -27,4 +29,5 @@ cat <<MSG
   Demo password for all of them: $PASSWORD   (kept in .demo-password)
 
 MSG
-$PY manage.py runserver 127.0.0.1:8000
+# --insecure: runserver serves static/ itself while DEBUG is off (no collectstatic needed).
+$PY manage.py runserver 127.0.0.1:8000 --insecure

@@ -275,7 +275,7 @@ def test_form_shows_workflow_errors_beside_the_field(client, alice, team):
     client.force_login(alice)
     data = {"team": team.pk, "title": "x", "kind": "standard", "repository": "ext::sh -c x", "commit": "main"}
     response = client.post(reverse("checklists:release_create"), data)
-    assert response.status_code == 200
+    assert response.status_code == 400
     form = response.context["form"]
     assert "commit" in form.errors and "repository" in form.errors
     assert not Release.objects.filter(title="x").exists()
