@@ -103,6 +103,7 @@ class AccessLogMiddleware:
         )
         return response
 
+
 RETRY_AFTER_SECONDS = 5
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>releasegate is unavailable</title></head>

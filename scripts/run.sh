@@ -4,9 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
+# Demo mode turns DEBUG off by default: visitors get the project's own 404/403/500 pages.
 export RELEASEGATE_DEMO=1
-# Visitors get the project's own 404/403/500 pages, not Django's technical ones.
-export DEBUG="${DEBUG:-false}"
 mkdir -p var/broker/queue var/broker/processed
 
 $PY manage.py migrate --noinput
