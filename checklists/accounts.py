@@ -6,6 +6,9 @@ EMAIL_HOST is unset) that email lands in a log or a file, readable by whoever re
 so there the reset pages answer 404 and no link is ever made. Set EMAIL_HOST (the SMTP
 backend) and they work. The access log never writes a reset token either
 (checklists/middleware.py). docs/configuration.md explains the choice.
+
+`axes_username` is the user name django-axes records for a failed sign-in (settings:
+AXES_USERNAME_CALLABLE), held to its 255-character column.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ from django.conf import settings
 from django.contrib.auth import views
 from django.http import Http404
 from django.urls import path
+
+# django-axes' AccessAttempt.username is a varchar(255).
+AXES_USERNAME_MAX = 255
 
 # Backends that keep mail on this machine (printed, written to files, held in memory, dropped).
 LOCAL_EMAIL_BACKENDS = frozenset(
@@ -42,6 +48,20 @@ def needs_real_email(view):
         return view(request, *args, **kwargs)
 
     return guarded
+
+
+def axes_username(request, credentials: dict | None = None) -> str | None:
+    """The user name of a failed sign-in as django-axes stores it: NUL-free, at most 255 characters.
+
+    Django's sign-in form passes a user name of any length to authenticate(); axes then
+    wrote it whole, and PostgreSQL refused a longer one with a 500 (tests/test_ops_access_log.py).
+    """
+    field = settings.AXES_USERNAME_FORM_FIELD
+    source = credentials or getattr(request, "data", request.POST)
+    username = source.get(field)
+    if not isinstance(username, str):
+        return None
+    return username.replace("\x00", " ")[:AXES_USERNAME_MAX]
 
 
 urlpatterns = [

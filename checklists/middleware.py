@@ -1,9 +1,13 @@
 """Request plumbing: a usable request id, one access log line per request, and a 503 (not a
 500) while the database is unreachable (docs/reliability.md).
 
-RequestIdMiddleware (first in MIDDLEWARE, before django-guid) drops an X-Request-ID that is
-not 1 to 128 visible ASCII characters; django-guid then makes a new id. A folded header
-(`abc\r\n def`) used to reach the response header and fail the request with a 500.
+RequestHeadersMiddleware (first in MIDDLEWARE, before django-guid) makes incoming headers
+safe to use: CR, LF and NUL in a header value become spaces, as RFC 9110 section 5.5 asks
+of a recipient that does not reject the message (gunicorn rejects it; runserver and other
+servers pass it on, and PostgreSQL refuses NUL in the text django-axes stores from
+User-Agent and Accept). Then an X-Request-ID that is not 1 to 128 visible ASCII characters
+is dropped, and django-guid makes a new id. A folded header (`abc\r\n def`) used to reach
+the response header and fail the request with a 500.
 
 AccessLogMiddleware (right after django-guid) writes one line per request, on logger
 `releasegate.access`: correlation id (from the log filter), method, path, status,
@@ -39,17 +43,27 @@ RESET_LINK_RE = re.compile(r"^(/accounts/reset/)[^/]+/(?!set-password/)[^/]+/")
 PATH_LOG_MAX = 500
 
 
-class RequestIdMiddleware:
-    """Drop a client's X-Request-ID that is not a plain token, so a new id is made for the request."""
+# https://www.rfc-editor.org/rfc/rfc9110#section-5.5: CR, LF and NUL in a field value
+# are "invalid and dangerous"; a recipient rejects the message or replaces each with SP.
+DANGEROUS_IN_HEADERS = re.compile(r"[\r\n\x00]")
+
+
+class RequestHeadersMiddleware:
+    """Replace CR, LF and NUL in header values; drop a client's X-Request-ID that is not a plain token."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        given = request.META.get(REQUEST_ID_META)
+        meta = request.META
+        for name, value in list(meta.items()):
+            is_header = name.startswith("HTTP_") or name == "CONTENT_TYPE"
+            if is_header and isinstance(value, str) and DANGEROUS_IN_HEADERS.search(value):
+                meta[name] = DANGEROUS_IN_HEADERS.sub(" ", value)
+        given = meta.get(REQUEST_ID_META)
         refused = given is not None and not REQUEST_ID_RE.fullmatch(given)
         if refused:
-            del request.META[REQUEST_ID_META]
+            del meta[REQUEST_ID_META]
         response = self.get_response(request)
         if refused:
             # Logged after django-guid ran, so the line carries the request's new id.

@@ -99,8 +99,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # A malformed X-Request-ID is dropped before django-guid reads it (a new id is made).
-    "checklists.middleware.RequestIdMiddleware",
+    # CR, LF and NUL in headers become spaces; a malformed X-Request-ID is dropped before
+    # django-guid reads it (a new id is made).
+    "checklists.middleware.RequestHeadersMiddleware",
     "django_guid.middleware.guid_middleware",
     # One access line per request, with the correlation id, status, duration and user id.
     "checklists.middleware.AccessLogMiddleware",
@@ -381,6 +382,8 @@ AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# The user name axes records, cut to its column: a longer one was a 500 on PostgreSQL.
+AXES_USERNAME_CALLABLE = "checklists.accounts.axes_username"
 # Failed logins and lockouts are still logged; this only drops the start-up banner that
 # every manage.py command would print.
 AXES_VERBOSE = False

@@ -131,3 +131,31 @@ def test_production_writes_the_access_line_as_json(tmp_path):
         None,
     )
     assert line["levelname"] == "INFO" and line["duration_ms"] >= 0
+
+
+def test_line_breaks_and_nul_in_any_header_become_spaces_before_anything_reads_them(alice, db):
+    from axes.models import AccessAttempt
+
+    client = Client(raise_request_exception=False)
+    response = client.post(
+        "/accounts/login/",
+        {"username": "alice", "password": "wrong"},
+        HTTP_USER_AGENT="curl\x00/8\r\nX-Injected: 1",
+        HTTP_ACCEPT="text/html\x00",
+    )
+    assert response.status_code == 200  # the form again: a wrong password
+    # django-axes stores both; PostgreSQL refuses NUL in text (that was a 500 there).
+    attempt = AccessAttempt.objects.get(username="alice")
+    assert attempt.user_agent == "curl /8  X-Injected: 1"
+    assert attempt.http_accept == "text/html "
+
+
+@pytest.mark.parametrize("username", ["a" * 10_000, "alice\x00"], ids=["10k characters", "NUL"])
+def test_a_sign_in_with_an_absurd_user_name_is_refused_and_recorded_within_its_column(db, username):
+    from axes.models import AccessAttempt
+
+    client = Client(raise_request_exception=False)
+    response = client.post("/accounts/login/", {"username": username, "password": "wrong"})
+    assert response.status_code == 200  # the form again
+    for attempt in AccessAttempt.objects.all():  # PostgreSQL refused more than 255 (a 500)
+        assert len(attempt.username) <= 255 and "\x00" not in attempt.username

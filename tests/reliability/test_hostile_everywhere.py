@@ -194,6 +194,8 @@ PAGE_FORMS = {
     "rollback": (["reason"], lambda w: f"/releases/{w['in_review'].pk}/rollback/", lambda w: {}),
     "cancel": (["reason"], lambda w: f"/releases/{w['in_review'].pk}/cancel/", lambda w: {}),
     "scans": (["scanner"], lambda w: f"/releases/{w['draft'].pk}/scans/run/", lambda w: {}),
+    "sign-in": (["username", "password"], lambda w: "/accounts/login/",
+                lambda w: {"username": "alice", "password": "wrong"}),
 }  # fmt: skip
 PAGE_FORM_CASES = [(name, field) for name, (fields, _, _) in PAGE_FORMS.items() for field in fields]
 
