@@ -39,7 +39,7 @@ REQUEST_ID_META = "HTTP_X_REQUEST_ID"
 # A UUID, a pipeline's run id, a trace id: visible ASCII, no spaces, no line breaks.
 REQUEST_ID_RE = re.compile(r"[!-~]{1,128}")
 # /accounts/reset/<uidb64>/<token>/: the token signs a password change; never log it.
-RESET_LINK_RE = re.compile(r"^(/accounts/reset/)[^/]+/(?!set-password/)[^/]+/")
+RESET_LINK_RE = re.compile(r"(/accounts/reset/)[^/\s'\"]+/(?!set-password/)[^/\s'\"]+/")
 PATH_LOG_MAX = 500
 
 
@@ -71,9 +71,30 @@ class RequestHeadersMiddleware:
         return response
 
 
+def hide_reset_tokens(text: str) -> str:
+    return RESET_LINK_RE.sub(r"\1***/***/", text)
+
+
+class HideResetTokens(logging.Filter):
+    """Hide password-reset tokens in any log line (Django's own "Not Found: <path>" among them).
+
+    Set on the console handler (settings.LOGGING), so it covers every logger, and the
+    request that django.request attaches to its records (JSON logs print it).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "/reset/" in message:
+            record.msg, record.args = hide_reset_tokens(message), ()
+        request = getattr(record, "request", None)
+        if request is not None and "/reset/" in str(getattr(request, "path", "")):
+            record.request = hide_reset_tokens(repr(request))
+        return True
+
+
 def loggable_path(path: str) -> str:
     """The path as it may be logged: reset tokens hidden, control characters escaped, capped."""
-    path = RESET_LINK_RE.sub(r"\1***/***/", path)
+    path = hide_reset_tokens(path)
     if not path.isprintable():
         path = path.encode("unicode_escape").decode("ascii")
     return path[:PATH_LOG_MAX]

@@ -297,6 +297,8 @@ LOGGING = {
     "filters": {
         "correlation_id": {"()": "django_guid.log_filters.CorrelationId"},
         "celery_tracing": {"()": "django_guid.integrations.celery.log_filters.CeleryTracing"},
+        # No log line carries a password-reset token (checklists/accounts.py).
+        "hide_reset_tokens": {"()": "checklists.middleware.HideResetTokens"},
     },
     "formatters": {
         "text": {"format": "%(asctime)s %(levelname)s [%(correlation_id)s] %(name)s: %(message)s"},
@@ -312,7 +314,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if PRODUCTION else "text",
-            "filters": ["correlation_id", "celery_tracing"],
+            "filters": ["correlation_id", "celery_tracing", "hide_reset_tokens"],
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

@@ -9,12 +9,17 @@ access log hides the token of a reset link.
 from __future__ import annotations
 
 import logging
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from checklists.accounts import LOCAL_EMAIL_BACKENDS
 
+ROOT = Path(__file__).resolve().parent.parent
 SMTP = "django.core.mail.backends.smtp.EmailBackend"
 RESET_PAGES = ["/accounts/password_reset/", "/accounts/password_reset/done/", "/accounts/reset/done/",
                "/accounts/reset/MQ/abc-123/"]  # fmt: skip
@@ -77,3 +82,29 @@ def test_with_a_mail_server_the_reset_link_works_and_no_log_line_carries_it(
     assert token not in caplog.text
     access = [r.getMessage() for r in caplog.records if r.name == "releasegate.access"]
     assert any("/accounts/reset/***/***/" in line for line in access), access
+
+
+@pytest.mark.parametrize("email", ["", "mail.example.com"], ids=["reset off", "reset on"])
+def test_no_log_line_of_the_web_process_carries_a_reset_token(tmp_path, email):
+    """The real handler and formatter (JSON, as in production): Django's own 404 line names the path."""
+    script = (
+        "import django; django.setup()\n"
+        "from django.test import Client\n"
+        "Client().get('/accounts/reset/MQ/c8k2p1-0123456789abcdef0123456789abcdef/', secure=True)\n"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in {"DEBUG", "RELEASEGATE_DEMO", "LOG_LEVEL"}},
+        "RELEASEGATE_ENV": "production",
+        "SECRET_KEY": "x" * 60,
+        "ALLOWED_HOSTS": "testserver",
+        "EMAIL_HOST": email,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "RELEASEGATE_DATA_DIR": str(tmp_path / "var"),
+        "DJANGO_SETTINGS_MODULE": "releasegate.settings",
+    }
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "/accounts/reset/***/***/" in result.stderr  # the request was logged...
+    assert "0123456789abcdef" not in result.stderr  # ...without its token
