@@ -14,12 +14,12 @@ AccessLogMiddleware (right after django-guid) writes one line per request, on lo
 duration and user id (JSON fields in production). Password-reset links carry a token in
 their path; it is never written.
 
-DatabaseUnavailableMiddleware: a view that cannot reach PostgreSQL (restart, failover, network) raises
-OperationalError or InterfaceError. That is not a bug in the request: the client
-should retry, so it gets 503 with Retry-After, JSON under /api/ and a plain page
-elsewhere, rendered without touching the database. Django drops the broken
-connection at the end of the request (CONN_HEALTH_CHECKS re-checks it on the next
-one), so the application recovers without a restart when the database is back.
+DatabaseUnavailableMiddleware: a view that cannot reach PostgreSQL (restart, failover,
+network) raises OperationalError or InterfaceError. That is not a bug in the request: the
+client should retry, so it gets 503 with Retry-After, JSON under /api/ and a plain page
+elsewhere, rendered without touching the database. Django drops the broken connection at
+the end of the request (CONN_HEALTH_CHECKS re-checks it on the next one), so the
+application recovers without a restart when the database is back.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.urls import reverse
+from django_guid import get_guid
 
 from .models import EmailFailure, Membership, Release, SignOff
 from .text import one_line
@@ -41,8 +42,6 @@ def release_url(release: Release) -> str:
 
 
 def _correlation_id() -> str:
-    from django_guid import get_guid
-
     return (get_guid() or "")[:64]
 
 
@@ -64,7 +63,7 @@ def record_failure(
 def _deliver(task, release: Release, messages: list[EmailMessage]) -> int:
     """Send each message; retry the task while the server fails, record what cannot be sent."""
     kind = task.name.rpartition(".")[2]
-    sent = 0
+    sent = done = 0
     try:
         with get_connection() as connection:
             for message in messages:
@@ -75,13 +74,15 @@ def _deliver(task, release: Release, messages: list[EmailMessage]) -> int:
                     record_failure(
                         kind, release.pk, repr(exc), recipients=message.to, subject=message.subject
                     )
+                done += 1
     except MAIL_ERRORS as exc:
         if task.request.retries < task.max_retries:
+            # A retry sends every message again: a reviewer may get one twice, never none.
             countdown = get_exponential_backoff_interval(
                 RETRY_BACKOFF_SECONDS, task.request.retries, maximum=3600, full_jitter=True
             )
             raise task.retry(exc=exc, countdown=countdown) from exc
-        unsent = [address for message in messages for address in message.to]
+        unsent = [address for message in messages[done:] for address in message.to]
         record_failure(
             kind,
             release.pk,
