@@ -213,3 +213,18 @@ def test_an_email_the_broker_could_not_take_is_recorded(
         workflow.submit(release, actor=alice)
     (failure,) = EmailFailure.objects.all()
     assert failure.release_id == release.pk and "could not enqueue" in failure.error
+
+
+def test_a_server_that_drops_mid_way_is_recorded_only_for_the_reviewers_it_never_reached(
+    in_review, bob, dave, monkeypatch
+):
+    def first_then_gone(backend, messages):
+        if messages[0].to == [dave.email]:
+            raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+        return len(messages)
+
+    monkeypatch.setattr("django.core.mail.backends.locmem.EmailBackend.send_messages", first_then_gone)
+    task = notifications.notify_submitted
+    assert task.apply(args=(in_review.pk,), retries=task.max_retries).result == 1  # bob's went out
+    (failure,) = EmailFailure.objects.all()
+    assert failure.recipients == [dave.email]
