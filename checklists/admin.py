@@ -5,10 +5,11 @@ from collections.abc import Callable
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import HttpResponseRedirect
 
-from . import abilities, workflow
+from . import abilities, text, workflow
 from .errors import WorkflowError
 from .models import (
     WEBHOOK_EVENTS,
@@ -16,6 +17,7 @@ from .models import (
     ChecklistItem,
     ChecklistTemplate,
     CommitRange,
+    EmailFailure,
     FollowUp,
     FreezeOverride,
     FreezeWindow,
@@ -33,6 +35,22 @@ from .models import (
     Webhook,
     WebhookDelivery,
 )
+
+
+def refuse_line_breaks(value: str) -> None:
+    if refused := text.problem(value, single_line=True):
+        raise ValidationError(refused)
+
+
+class OneLineCharFields:
+    """Every one-line text field (a model CharField) of the form refuses line breaks and control
+    characters, as the workflow does: a team name ends up in email subjects."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if isinstance(db_field, models.CharField) and isinstance(field, forms.CharField):
+            field.validators.append(refuse_line_breaks)
+        return field
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -82,7 +100,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(OneLineCharFields, admin.ModelAdmin):
     list_display = ["name", "slug", "owner", "required_approvals", "approval_valid_days", "template"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -90,14 +108,14 @@ class TeamAdmin(admin.ModelAdmin):
     inlines = [MembershipInline]
 
 
-class TemplateItemInline(admin.TabularInline):
+class TemplateItemInline(OneLineCharFields, admin.TabularInline):
     model = TemplateItem
     extra = 0
     fields = ["order", "key", "category", "title", "required", "waivable", "satisfied_by"]
 
 
 @admin.register(ChecklistTemplate)
-class ChecklistTemplateAdmin(admin.ModelAdmin):
+class ChecklistTemplateAdmin(OneLineCharFields, admin.ModelAdmin):
     list_display = ["name", "slug", "version", "is_default", "created_at"]
     inlines = [TemplateItemInline]
 
@@ -250,6 +268,16 @@ class IdempotencyRecordAdmin(ReadOnlyAdmin):
     list_display = ["user", "scope", "key", "response_status", "created_at"]
 
 
+@admin.register(EmailFailure)
+class EmailFailureAdmin(ReadOnlyAdmin):
+    """Emails the worker could not send (also logged as errors); nobody was told of these."""
+
+    list_display = ["created_at", "kind", "release", "recipients", "error", "correlation_id"]
+    list_filter = ["kind"]
+    list_select_related = ["release"]
+    search_fields = ["error", "correlation_id", "subject"]
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "verb", "release", "actor", "correlation_id"]
@@ -262,14 +290,14 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ReviewerGroup)
-class ReviewerGroupAdmin(admin.ModelAdmin):
+class ReviewerGroupAdmin(OneLineCharFields, admin.ModelAdmin):
     list_display = ["name", "team", "required"]
     list_filter = ["team", "required"]
     filter_horizontal = ["members"]
 
 
 @admin.register(FreezeWindow)
-class FreezeWindowAdmin(admin.ModelAdmin):
+class FreezeWindowAdmin(OneLineCharFields, admin.ModelAdmin):
     list_display = ["team", "starts_at", "ends_at", "reason", "created_by"]
     list_filter = ["team"]
     exclude = ["created_by"]

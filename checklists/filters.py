@@ -1,6 +1,6 @@
 """Release filters shared by the API list and the history page (django-filter)."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import django_filters
 from django import forms
@@ -9,16 +9,41 @@ from django.utils import timezone
 
 from .models import Release
 
+EARLIEST = datetime.min.replace(tzinfo=UTC)
+LATEST = datetime.max.replace(tzinfo=UTC)
+
+
+def in_utc(moment: datetime) -> datetime:
+    """The moment in UTC, held to what a datetime can hold.
+
+    The database compares in UTC; a valid date at the edge of the calendar
+    (`9999-12-31T23:00-05:00`, the day after 9999-12-31) has no UTC datetime and
+    used to raise OverflowError (a 500). Beyond the edge means "no bound".
+    """
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        return LATEST if moment.year == datetime.max.year else EARLIEST
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """An ISO 8601 bound that never overflows when converted to UTC."""
+
+    def filter(self, qs, value):
+        return super().filter(qs, in_utc(value) if value else value)
+
 
 class ReleaseFilter(django_filters.FilterSet):
     team = django_filters.CharFilter(field_name="team__slug", help_text="Team slug.")
     status = django_filters.ChoiceFilter(choices=Release.Status.choices)
     kind = django_filters.ChoiceFilter(choices=Release.Kind.choices)
     author = django_filters.CharFilter(field_name="author__username", help_text="Author's username.")
-    since = django_filters.IsoDateTimeFilter(
+    since = UtcIsoDateTimeFilter(
         field_name="created_at", lookup_expr="gte", help_text="Created at or after (ISO 8601)."
     )
-    until = django_filters.IsoDateTimeFilter(
+    until = UtcIsoDateTimeFilter(
         field_name="created_at", lookup_expr="lt", help_text="Created before (ISO 8601)."
     )
 
@@ -31,8 +56,8 @@ DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 def start_of_day(day: date) -> datetime:
-    """Midnight of a day in the current time zone (what `created_at__date` compares in)."""
-    return timezone.make_aware(datetime.combine(day, time.min))
+    """Midnight of a day in the current time zone (what `created_at__date` compares in), in UTC."""
+    return in_utc(datetime.combine(day, time.min))
 
 
 class HistoryFilter(ReleaseFilter):
@@ -73,7 +98,9 @@ class HistoryFilter(ReleaseFilter):
         return queryset.filter(created_at__gte=start_of_day(value)) if value else queryset
 
     def created_until(self, queryset, name, value):
-        return queryset.filter(created_at__lt=start_of_day(value + timedelta(days=1))) if value else queryset
+        if not value or value == date.max:  # the last day of the calendar has no day after it
+            return queryset
+        return queryset.filter(created_at__lt=start_of_day(value + timedelta(days=1)))
 
     def search(self, queryset, name, value):
         value = value.strip()

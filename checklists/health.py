@@ -15,7 +15,7 @@ from rest_framework.exceptions import AuthenticationFailed
 
 from releasegate.celery import app as celery_app
 
-from .models import Release, ScanRun
+from .models import EmailFailure, Release, ScanRun
 from .permissions import is_manager
 
 logger = logging.getLogger(__name__)
@@ -108,6 +108,12 @@ def render_metrics() -> str:
         "releasegate_exception_queue_depth",
         "Current scan runs that ended in error and wait for their owner.",
         [({}, errors)],
+    )
+    _gauge(
+        lines,
+        "releasegate_email_failures",
+        "Emails that could not be sent, all time (listed in the admin under Email failures).",
+        [({}, EmailFailure.objects.count())],
     )
     _gauge(
         lines,

@@ -69,8 +69,13 @@ def parse_junit(data: bytes) -> JUnitSummary:
         root = fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException:
         raise InvalidReport("The report uses a DTD or entities, which are refused.") from None
+    except LookupError as exc:
+        # The XML declaration names an encoding Python does not have (`encoding="bogus-enc"`).
+        raise InvalidReport(
+            f"The report declares an encoding that cannot be read: {str(exc)[:200]!r}."
+        ) from None
     except (ParseError, ValueError) as exc:
-        raise InvalidReport(f"The report is not well-formed XML: {exc}.") from None
+        raise InvalidReport(f"The report is not well-formed XML: {str(exc)[:200]}.") from None
 
     tag = _local(root.tag)
     if tag == "testsuite":

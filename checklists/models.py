@@ -505,6 +505,24 @@ class IdempotencyRecord(models.Model):
         return f"{self.scope} {self.key}"
 
 
+class EmailFailure(models.Model):
+    """An email that could not be sent: logged as an error by the worker, listed for staff in the admin."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    kind = models.CharField(max_length=64, help_text="Which email: the task that tried to send it.")
+    release = models.ForeignKey("Release", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    recipients = models.JSONField(default=list, blank=True)
+    subject = models.TextField(blank=True)
+    error = models.TextField()
+    correlation_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for #{self.release_id}: {self.error[:80]}"
+
+
 class AuditEventQuerySet(models.QuerySet):
     def update(self, **kwargs):
         raise AuditEvent.Immutable("Audit events are append-only.")

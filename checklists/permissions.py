@@ -5,15 +5,17 @@
 - A reviewer of the team may also sign its releases off, never their own
   (checklists/abilities.py decides what each person may do to a release, and why not).
 - Anyone else sees no release at all (a 404, never a hint that it exists).
+- A checklist template is read by the teams that use it (or made releases from it),
+  by managers and by staff.
 """
 
 from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from .errors import NotAllowed, NotAReviewerError, NotFound, SelfReviewError  # noqa: F401 - re-exported
-from .models import MANAGERS_GROUP, Membership, Release, Team
+from .models import MANAGERS_GROUP, ChecklistTemplate, Membership, Release, Team
 
 
 def is_manager(user: User | AnonymousUser) -> bool:
@@ -41,6 +43,22 @@ def readable_teams(user: User | AnonymousUser) -> QuerySet[Team]:
     if user.is_superuser or is_manager(user):
         return Team.objects.all()
     return Team.objects.filter(memberships__user=user)
+
+
+def readable_templates(user: User | AnonymousUser) -> QuerySet[ChecklistTemplate]:
+    """Templates one of the user's teams uses or made releases from; managers and staff read all."""
+    if not user.is_authenticated:
+        return ChecklistTemplate.objects.none()
+    if user.is_superuser or user.is_staff or is_manager(user):
+        return ChecklistTemplate.objects.all()
+    team_ids = Membership.objects.filter(user=user).values("team_id")
+    teams = Team.objects.filter(pk__in=team_ids)
+    return ChecklistTemplate.objects.filter(
+        Exists(teams.filter(template=OuterRef("pk")))
+        # A team without a template of its own uses the default one.
+        | (Q(is_default=True) & Exists(teams.filter(template__isnull=True)))
+        | Exists(Release.objects.filter(template=OuterRef("pk"), team_id__in=team_ids))
+    )
 
 
 def writable_teams(user: User | AnonymousUser) -> QuerySet[Team]:

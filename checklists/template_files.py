@@ -7,6 +7,8 @@ from pathlib import Path
 
 import yaml
 
+from .text import problem
+
 SEED_TEMPLATE = Path(__file__).parent / "templates_data" / "pre_release.yaml"
 CATEGORIES = ("correctness", "security", "operations", "deployment", "handoff")
 FIELDS = ("rollback_plan", "deployment_steps", "versions", "known_limitations")
@@ -56,6 +58,8 @@ def parse_template(text: str) -> TemplateSpec:
         raise TemplateFileError("slug is missing")
     if not isinstance(name, str) or not name:
         raise TemplateFileError("name is missing")
+    if refused := problem(name, single_line=True):
+        raise TemplateFileError(f"name: {refused}")
     if not isinstance(raw_items, list) or not raw_items:
         raise TemplateFileError("items must be a non-empty list")
     items, seen = [], set()
@@ -79,6 +83,8 @@ def parse_template(text: str) -> TemplateSpec:
         title = raw.get("title")
         if not isinstance(title, str) or not title or len(title) > 200:
             raise TemplateFileError(f"{key}: title is missing or longer than 200 characters")
+        if refused := problem(title, single_line=True):
+            raise TemplateFileError(f"{key}: title: {refused}")
         waivable = bool(raw.get("waivable", False))
         if satisfied_by in NEVER_WAIVABLE_KINDS and waivable:
             raise TemplateFileError(f"{key}: a sign-off item can never be waived")

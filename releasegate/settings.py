@@ -79,8 +79,10 @@ def _development_secret_key() -> str:
 
 
 SECRET_KEY = env_str("SECRET_KEY") or _development_secret_key()
-DEBUG = env_bool("DEBUG", default=not PRODUCTION)
 RELEASEGATE_DEMO = env_bool("RELEASEGATE_DEMO", default=False)
+# The demo is shown to visitors: its 404/403/500 are the project's pages, not Django's
+# technical ones (DEBUG=true still gives a developer those).
+DEBUG = env_bool("DEBUG", default=not PRODUCTION and not RELEASEGATE_DEMO)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1")
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 DATA_DIR = Path(env_str("RELEASEGATE_DATA_DIR") or BASE_DIR / "var")
@@ -106,7 +108,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # CR, LF and NUL in headers become spaces; a malformed X-Request-ID is dropped before
+    # django-guid reads it (a new id is made).
+    "checklists.middleware.RequestHeadersMiddleware",
     "django_guid.middleware.guid_middleware",
+    # One access line per request, with the correlation id, status, duration and user id.
+    "checklists.middleware.AccessLogMiddleware",
     # A view that loses the database answers 503 with Retry-After, not 500.
     "checklists.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -307,7 +314,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- Email ----------------------------------------------------------------
-# Without EMAIL_HOST, emails are printed by the worker (console backend).
+# Without EMAIL_HOST, emails are printed by the worker (console backend), and password
+# reset is off: its link would be printed too (checklists/accounts.py).
 EMAIL_HOST = env_str("EMAIL_HOST")
 if EMAIL_HOST:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -329,6 +337,8 @@ LOGGING = {
     "filters": {
         "correlation_id": {"()": "django_guid.log_filters.CorrelationId"},
         "celery_tracing": {"()": "django_guid.integrations.celery.log_filters.CeleryTracing"},
+        # No log line carries a password-reset token (checklists/accounts.py).
+        "hide_reset_tokens": {"()": "checklists.middleware.HideResetTokens"},
     },
     "formatters": {
         "text": {"format": "%(asctime)s %(levelname)s [%(correlation_id)s] %(name)s: %(message)s"},
@@ -344,12 +354,16 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if PRODUCTION else "text",
-            "filters": ["correlation_id", "celery_tracing"],
+            "filters": ["correlation_id", "celery_tracing", "hide_reset_tokens"],
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    # django-guid narrates every header it reads or sets at INFO; only its problems matter.
-    "loggers": {"django_guid": {"level": "WARNING"}},
+    "loggers": {
+        # django-guid narrates every header it reads or sets at INFO; only its problems matter.
+        "django_guid": {"level": "WARNING"},
+        # releasegate.access writes the one line per request; runserver's own would be a second.
+        "django.server": {"level": "WARNING"},
+    },
 }
 
 # The request's X-Request-ID (or a new id) travels in a header of every task the
@@ -410,6 +424,8 @@ AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# The user name axes records, cut to its column: a longer one was a 500 on PostgreSQL.
+AXES_USERNAME_CALLABLE = "checklists.accounts.axes_username"
 # Failed logins and lockouts are still logged; this only drops the start-up banner that
 # every manage.py command would print.
 AXES_VERBOSE = False

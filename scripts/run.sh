@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
+# Demo mode turns DEBUG off by default: visitors get the project's own 404/403/500 pages.
 export RELEASEGATE_DEMO=1
 mkdir -p var/broker/queue var/broker/processed
 
@@ -27,4 +28,5 @@ cat <<MSG
   Demo password for all of them: $PASSWORD   (kept in .demo-password)
 
 MSG
-$PY manage.py runserver 127.0.0.1:8000
+# --insecure: runserver serves static/ itself while DEBUG is off (no collectstatic needed).
+$PY manage.py runserver 127.0.0.1:8000 --insecure

@@ -230,7 +230,7 @@ def test_a_rerun_takes_the_scan_out_of_the_exception_queue(release, alice):
     assert client_for(alice).get(f"{API}/exceptions/").json()["count"] == 0
 
 
-def test_templates_are_readable_with_their_items(alice):
+def test_templates_are_readable_with_their_items(team, alice):
     client = client_for(alice)
     listing = client.get(f"{API}/templates/").json()
     default = next(t for t in listing["results"] if t["is_default"])

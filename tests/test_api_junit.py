@@ -1,6 +1,9 @@
 """parse_junit: counts from attributes or test cases; hostile or broken XML refused."""
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from checklists.errors import TooLarge
 from checklists.junit import InvalidReport, parse_junit
@@ -91,3 +94,48 @@ def test_a_report_over_the_cap_is_too_large(settings):
     with pytest.raises(TooLarge) as caught:
         parse_junit(b"<testsuite>" + b" " * 100 + b"</testsuite>")
     assert caught.value.status == 413
+
+
+# The XML declaration names the encoding; Python looks it up, and an unknown or non-text
+# codec raised LookupError (a 500 on upload, an errored scan later).
+ODD_ENCODINGS = ["bogus-enc", "rot13", "hex", "base64", "zlib", "uu", "mbcs", "utf-7", "utf-32",
+                 "idna", "undefined", "x" * 300, "utf-8\x00"]  # fmt: skip
+
+
+def declared(encoding: str) -> bytes:
+    text = f'<?xml version="1.0" encoding="{encoding}"?><testsuite tests="1"><testcase name="a"/></testsuite>'
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
+
+
+@pytest.mark.parametrize("encoding", ODD_ENCODINGS, ids=lambda e: e[:20])
+def test_a_report_declaring_an_encoding_that_cannot_be_read_is_an_invalid_report(encoding):
+    with pytest.raises(InvalidReport) as caught:
+        parse_junit(declared(encoding))
+    assert caught.value.status == 400
+    assert len(caught.value.message) < 400  # the echoed name is capped
+
+
+def test_a_report_in_a_real_single_byte_encoding_is_read():
+    assert parse_junit(declared("latin-1")).tests == 1
+
+
+@given(encoding=st.text(min_size=1, max_size=40).filter(lambda e: '"' not in e))
+@hypothesis_settings(max_examples=200, deadline=None)
+def test_any_declared_encoding_gives_a_summary_or_an_invalid_report(encoding):
+    try:
+        assert parse_junit(declared(encoding)).tests == 1
+    except InvalidReport as refused:
+        assert refused.status == 400
+
+
+def test_uploading_a_report_with_a_bogus_encoding_is_a_400(release, alice):
+    from tests.api_helpers import assert_error, client_for, release_url
+
+    response = client_for(alice).generic(
+        "POST", release_url(release, "test-reports/"), declared("bogus-enc"), content_type="application/xml"
+    )
+    assert_error(response, 400, "invalid_report")
+    assert not release.test_reports.exists()

@@ -181,5 +181,14 @@ def test_gunicorn_serves_healthz_over_http_and_logs_json_lines_with_the_request_
     records = [json.loads(line) for line in gunicorn.read_text().splitlines() if line.startswith("{")]
     refused = [r for r in records if r.get("correlation_id") == "req-ops-3"]
     assert refused, gunicorn.read_text()[-2000:]
-    assert refused[0]["levelname"] == "WARNING"
-    assert {"asctime", "name", "message"} <= set(refused[0])
+    warning = next(r for r in refused if r["name"] == "django.request")
+    assert warning["levelname"] == "WARNING"
+    assert {"asctime", "name", "message"} <= set(warning)
+    # And one access line per request, a success included, with the same id.
+    (access,) = [r for r in refused if r["name"] == "releasegate.access"]
+    assert (access["method"], access["path"], access["status"]) == ("GET", "/metrics", 401)
+    assert [
+        r["status"]
+        for r in records
+        if r["name"] == "releasegate.access" and r["correlation_id"] == "req-ops-1"
+    ] == [200]

@@ -1,10 +1,15 @@
 """Emails: reviewers hear of a submit, the author of the decision; enqueued only on commit."""
 
+import logging
+import smtplib
+
 import pytest
+from django.contrib.auth.models import User
 from django.db import transaction
+from django.urls import reverse
 
 from checklists import notifications, workflow
-from checklists.models import Release
+from checklists.models import EmailFailure, Release
 
 from .conftest import tick_manual_items
 
@@ -118,3 +123,108 @@ def test_the_worker_finds_the_email_tasks():
     app.loader.import_default_modules()
     assert "checklists.notifications.notify_submitted" in app.tasks
     assert "checklists.notifications.notify_decision" in app.tasks
+
+
+# --- emails that cannot be sent are never silent ---------------------------------------
+
+
+def test_a_title_stored_with_a_line_break_still_reaches_the_reviewers_on_one_line(
+    in_review, bob, dave, mailoutbox
+):
+    # Written before titles were checked (or by anything that skips the workflow).
+    Release.objects.filter(pk=in_review.pk).update(title="Checkout\r\nBcc: attacker@evil.example")
+    assert notifications.notify_submitted(in_review.pk) == 2
+    for message in mailoutbox:
+        assert "\n" not in message.subject and "\r" not in message.subject
+        assert "Checkout Bcc: attacker@evil.example" in message.subject
+        assert message.to in ([bob.email], [dave.email]) and not message.bcc
+    assert not EmailFailure.objects.exists()
+
+
+def test_a_message_that_cannot_be_sent_is_logged_as_an_error_and_kept_for_staff(
+    in_review, bob, dave, mailoutbox, caplog
+):
+    User.objects.filter(pk=bob.pk).update(email="bob@example.com\nBcc: attacker@evil.example")
+    sent = notifications.notify_submitted(in_review.pk)
+    assert sent == 1 and [m.to for m in mailoutbox] == [[dave.email]]  # dave still hears of it
+    (failure,) = EmailFailure.objects.all()
+    assert failure.kind == "notify_submitted" and failure.release_id == in_review.pk
+    assert failure.recipients == ["bob@example.com\nBcc: attacker@evil.example"]
+    assert "Review requested" in failure.subject and failure.error
+    errors = [
+        r for r in caplog.records if r.levelno == logging.ERROR and r.name == "checklists.notifications"
+    ]
+    assert len(errors) == 1 and f"release {in_review.pk}" in errors[0].getMessage()
+
+
+def test_staff_see_failed_emails_in_the_admin_and_in_the_metrics(in_review, bob, client, alice):
+    User.objects.filter(pk=bob.pk).update(email="bob@example.com\r\n")
+    notifications.notify_submitted(in_review.pk)
+    alice.is_staff = alice.is_superuser = True
+    alice.save()
+    client.force_login(alice)
+    page = client.get(reverse("admin:checklists_emailfailure_changelist"))
+    assert page.status_code == 200 and "notify_submitted" in page.content.decode()
+    assert "releasegate_email_failures 1" in client.get("/metrics").content.decode()
+
+
+@pytest.fixture
+def mail_server_down(monkeypatch):
+    """The mail server refuses every connection (the edge of the world, replaced)."""
+    attempts = []
+
+    def refuse(backend, messages):
+        attempts.append(len(messages))
+        raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+
+    monkeypatch.setattr("django.core.mail.backends.locmem.EmailBackend.send_messages", refuse)
+    return attempts
+
+
+def test_a_mail_server_that_is_down_is_retried_then_recorded_once_with_its_error(
+    in_review, bob, dave, mail_server_down, caplog
+):
+    task = notifications.notify_submitted
+    # Run eagerly, Celery makes each retry at once instead of after its backoff.
+    result = task.apply(args=(in_review.pk,))
+    assert result.successful() and result.result == 0
+    assert len(mail_server_down) == task.max_retries + 1  # every attempt reached the server
+    retries = [r.getMessage() for r in caplog.records if "retry: Retry in" in r.getMessage()]
+    assert len(retries) == task.max_retries
+    (failure,) = EmailFailure.objects.all()
+    assert sorted(failure.recipients) == sorted([bob.email, dave.email])
+    assert f"gave up after {task.max_retries + 1} attempts" in failure.error
+    assert "SMTPServerDisconnected" in failure.error
+    errors = [
+        r for r in caplog.records if r.levelno == logging.ERROR and r.name == "checklists.notifications"
+    ]
+    assert len(errors) == 1
+
+
+def test_an_email_the_broker_could_not_take_is_recorded(
+    release, alice, monkeypatch, django_capture_on_commit_callbacks
+):
+    def broker_down(*args):
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(notifications.notify_submitted, "delay", broker_down)
+    tick_manual_items(release, alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow.submit(release, actor=alice)
+    (failure,) = EmailFailure.objects.all()
+    assert failure.release_id == release.pk and "could not enqueue" in failure.error
+
+
+def test_a_server_that_drops_mid_way_is_recorded_only_for_the_reviewers_it_never_reached(
+    in_review, bob, dave, monkeypatch
+):
+    def first_then_gone(backend, messages):
+        if messages[0].to == [dave.email]:
+            raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+        return len(messages)
+
+    monkeypatch.setattr("django.core.mail.backends.locmem.EmailBackend.send_messages", first_then_gone)
+    task = notifications.notify_submitted
+    assert task.apply(args=(in_review.pk,), retries=task.max_retries).result == 1  # bob's went out
+    (failure,) = EmailFailure.objects.all()
+    assert failure.recipients == [dave.email]

@@ -277,7 +277,7 @@ def test_form_shows_workflow_errors_beside_the_field(client, alice, team):
     repository = team.repositories.get().pk
     data = {"team": team.pk, "title": "x", "kind": "standard", "repository": repository, "commit": "main"}
     response = client.post(reverse("checklists:release_create"), data)
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "commit" in response.context["form"].errors
     assert not Release.objects.filter(title="x").exists()
 
@@ -291,7 +291,7 @@ def test_the_form_offers_only_the_teams_registered_repositories(client, alice, t
     assert f'<option value="{team.repositories.get().pk}"' in page
     data = {"team": team.pk, "title": "x", "kind": "standard", "repository": repository, "commit": "a" * 40}
     response = client.post(reverse("checklists:release_create"), data)
-    assert response.status_code == 200 and "repository" in response.context["form"].errors
+    assert response.status_code == 400 and "repository" in response.context["form"].errors
     assert not Release.objects.filter(title="x").exists()
 
 

@@ -20,8 +20,8 @@ from .. import workflow
 from ..errors import NotFound, TooLarge
 from ..filters import ReleaseFilter
 from ..junit import max_report_bytes
-from ..models import ChecklistItem, ChecklistTemplate, FollowUp, Release, ScanRun, SignOff
-from ..permissions import get_release_for_user, readable_releases
+from ..models import ChecklistItem, FollowUp, Release, ScanRun, SignOff
+from ..permissions import get_release_for_user, readable_releases, readable_templates
 from . import serializers as s
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
 from .idempotency import fingerprint, idempotent
@@ -446,10 +446,14 @@ class ExceptionListView(mixins.ListModelMixin, ApiView):
 
 class TemplateListView(mixins.ListModelMixin, ApiView):
     serializer_class = s.TemplateSummarySerializer
-    queryset = ChecklistTemplate.objects.all()
+
+    def get_queryset(self):
+        return readable_templates(self.request.user)
 
     @extend_schema(
-        summary="Checklist templates", responses={200: s.TemplateSummarySerializer, **_errors(401, 403, 404)}
+        summary="Checklist templates",
+        description="The templates your teams use (managers and staff: all).",
+        responses={200: s.TemplateSummarySerializer, **_errors(401, 403, 404)},
     )
     def get(self, request: Request) -> Response:
         return self.list(request)
@@ -457,7 +461,10 @@ class TemplateListView(mixins.ListModelMixin, ApiView):
 
 class TemplateDetailView(mixins.RetrieveModelMixin, ApiView):
     serializer_class = s.TemplateSerializer
-    queryset = ChecklistTemplate.objects.prefetch_related("items")
+
+    def get_queryset(self):
+        # Another team's template is a 404, like another team's release.
+        return readable_templates(self.request.user).prefetch_related("items")
 
     @extend_schema(
         summary="A checklist template with its items",

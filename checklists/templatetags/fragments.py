@@ -8,15 +8,21 @@ revision: created_at tells apart two releases that reused one pk, as tests do); 
 `Release.revision`, so a changed release gets a new key and an old entry is never read
 again (no invalidation, and it is correct with one cache per process). Put in the key
 everything else the fragment depends on (the user's rights, never the user's name).
-Fragments holding `{% csrf_token %}` are cached with a placeholder and get the request's
-own token on the way out. A context with `item_errors` (a refused change being shown)
-renders fresh. Entries live RELEASEGATE_FRAGMENT_CACHE_SECONDS (relative times such as
-"5 minutes ago" drift at most that long); 0 turns the cache off.
+
+Fragments holding `{% csrf_token %}` get the request's own token on the way out. The
+fragment is rendered with a marker in the token's place that is drawn at random for that
+one rendering, and cached as the pieces of HTML between the markers: the token goes only
+where the template put one, never where user-written text happens to contain a marker (it
+cannot know one; a fixed placeholder string once let evidence carry the next viewer's
+token). A context with `item_errors` (a refused change being shown) renders fresh.
+Entries live RELEASEGATE_FRAGMENT_CACHE_SECONDS (relative times such as "5 minutes ago"
+drift at most that long); 0 turns the cache off.
 """
 
 from __future__ import annotations
 
 import hashlib
+import secrets
 
 from django import template
 from django.conf import settings
@@ -25,7 +31,6 @@ from django.middleware.csrf import get_token
 from django.utils.safestring import mark_safe
 
 register = template.Library()
-PLACEHOLDER = "rg-csrf-placeholder-7f3a"
 PREFIX = "rg:fragment"
 
 
@@ -43,16 +48,17 @@ class CachedFragmentNode(template.Node):
         if not seconds or context.get("item_errors"):
             return self.nodelist.render(context)
         key = fragment_key(self.name.resolve(context), [part.resolve(context) for part in self.parts])
-        html = cache.get(key)
-        if html is None:
-            with context.push(csrf_token=PLACEHOLDER):
-                html = self.nodelist.render(context)
-            cache.set(key, str(html), seconds)
+        pieces = cache.get(key)
+        if not isinstance(pieces, list):
+            # Hex only: the csrf_token tag puts it in an attribute unchanged by escaping.
+            marker = f"rgcsrf{secrets.token_hex(16)}"
+            with context.push(csrf_token=marker):
+                pieces = str(self.nodelist.render(context)).split(marker)
+            cache.set(key, pieces, seconds)
         request = context.get("request")
-        if PLACEHOLDER in html and request is not None:
-            html = html.replace(PLACEHOLDER, get_token(request))
-        # The HTML is this template's own autoescaped output; the token is [A-Za-z0-9] only.
-        return mark_safe(html)  # noqa: S308  # nosec B308 B703
+        token = get_token(request) if len(pieces) > 1 and request is not None else ""
+        # The pieces are this template's own autoescaped output; the token is [A-Za-z0-9] only.
+        return mark_safe(token.join(pieces))  # noqa: S308  # nosec B308 B703
 
 
 @register.tag

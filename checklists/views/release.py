@@ -198,7 +198,9 @@ def release_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Release #{release.pk} opened as a draft. Work through its checklist.")
             return redirect(_release_url(release))
-    return render(request, "checklists/release_form.html", {"form": form, "teams": teams})
+    # A refused form comes back with its errors and a 400, like a refusal from the API.
+    status = 400 if request.method == "POST" else 200
+    return render(request, "checklists/release_form.html", {"form": form, "teams": teams}, status=status)
 
 
 @login_required
@@ -217,7 +219,8 @@ def release_edit(request: HttpRequest, pk: int) -> HttpResponse:
             if form.has_changed():
                 messages.success(request, "Release updated.")
             return redirect(_release_url(release))
-    return render(request, "checklists/release_form.html", {"form": form, "release": release})
+    status = 400 if request.method == "POST" else 200
+    return render(request, "checklists/release_form.html", {"form": form, "release": release}, status=status)
 
 
 # --- in-place checklist actions ------------------------------------------------

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 
-from .. import abilities, approvals, audit, locations, permissions
+from .. import abilities, approvals, audit, locations, permissions, text
 from ..errors import InvalidInput, NotFound, TransitionError
 from ..models import (
     LONG_TEXT_MAX,
@@ -34,22 +34,31 @@ TEXT_LIMITS = {
     "known_limitations": LONG_TEXT_MAX,
 }
 EDITABLE_FIELDS = ("commit", "repository", *TEXT_LIMITS)
+# Fields shown on one line: in email subjects, page headings, log lines. A line break
+# there splits a mail header (BadHeaderError in the worker) or forges a log line.
+SINGLE_LINE_FIELDS = frozenset({"title", "repository", "version_before", "version_after"})
 
 
 # --- input -----------------------------------------------------------------
 
 
-def _clean_text(name: str, value: Any, errors: dict, *, limit: int) -> str:
+def _clean_text(name: str, value: Any, errors: dict, *, limit: int, single_line: bool | None = None) -> str:
+    """Check one text field; `single_line` defaults to whether `name` is in SINGLE_LINE_FIELDS."""
     if value is None:
         value = ""
     if not isinstance(value, str):
         errors[name] = ["Must be a string."]
         return ""
+    if single_line is None:
+        single_line = name in SINGLE_LINE_FIELDS
     if "\x00" in value:
         errors[name] = ["Must not contain NUL characters."]
         return ""
     if len(value) > limit:
         errors[name] = [f"At most {limit} characters (got {len(value)})."]
+    elif refused := text.problem(value, single_line=single_line):
+        errors[name] = [refused]
+        return ""
     return value
 
 

@@ -12,18 +12,17 @@
 
 from __future__ import annotations
 
-import contextvars
 import functools
 import logging
 
 from django.db import DatabaseError, connection, transaction
 
+from .. import committed
 from ..errors import WriteConflict
 
 logger = logging.getLogger(__name__)
 
 RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock_detected, serialization_failure
-_committed: contextvars.ContextVar[int] = contextvars.ContextVar("releasegate_committed_writes", default=0)
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -31,35 +30,18 @@ def is_retryable(exc: BaseException) -> bool:
     return getattr(cause, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
-def reset_committed_writes() -> contextvars.Token:
-    return _committed.set(0)
-
-
-def restore_committed_writes(token: contextvars.Token) -> None:
-    _committed.reset(token)
-
-
-def committed_writes() -> int:
-    """How many workflow writes committed since the last reset (the current request)."""
-    return _committed.get()
-
-
-def _note_commit() -> None:
-    _committed.set(_committed.get() + 1)
-
-
 def run_atomic(func, *args, **kwargs):
     """Call `func` in a transaction; as the outermost one, once more after a deadlock."""
     if connection.in_atomic_block:
         with transaction.atomic():
             result = func(*args, **kwargs)
-            transaction.on_commit(_note_commit)  # runs when the caller's transaction commits
+            transaction.on_commit(committed.note)  # runs when the caller's transaction commits
             return result
     for attempt in (1, 2):
         try:
             with transaction.atomic():
                 result = func(*args, **kwargs)
-                transaction.on_commit(_note_commit)
+                transaction.on_commit(committed.note)
             return result
         except DatabaseError as exc:
             if not is_retryable(exc):

@@ -18,6 +18,7 @@ from rest_framework.authtoken.models import Token
 from checklists.models import (
     AuditEvent,
     ChecklistItem,
+    ChecklistTemplate,
     IdempotencyRecord,
     Release,
     ScanRun,
@@ -164,6 +165,21 @@ REFUSED = [
         f"{API}/releases/", with_body(title=""), format="json", HTTP_IDEMPOTENCY_KEY="k" * 10_000), {400}),
     ("outsider edits an item", lambda c: client_for(c["mallory"]).patch(
         release_url(c["release"], f"items/{c['manual']}/"), {"state": "done"}, format="json"), {404}),
+    # Issue 12 (hard edges): one-line fields, control characters, encodings, headers.
+    ("title with CR/LF (a mail header)", create(with_body(title="Release\r\nBcc: x@evil.example"), format="json"),
+     {400}),
+    ("title with a Unicode line separator", create(with_body(title="a\u2028b"), format="json"), {400}),
+    ("version with a line break", create(with_body(version_after="2.4\n2.5"), format="json"), {400}),
+    ("description with a terminal escape", create(with_body(description="ok\x1b[2J"), format="json"), {400}),
+    ("evidence with a C1 control character", patch_item({"state": "done", "evidence": "ok\x9b1m"}), {400}),
+    ("test report in an unknown encoding", report(
+        b'<?xml version="1.0" encoding="bogus-enc"?><testsuite tests="1"><testcase name="a"/></testsuite>'), {400}),
+    ("test report in a codec that is not text", report(
+        b'<?xml version="1.0" encoding="rot13"?><testsuite tests="1"><testcase name="a"/></testsuite>'), {400}),
+    ("folded X-Request-ID on a refused create", lambda c: api(c["alice"]).post(
+        f"{API}/releases/", with_body(title=""), format="json", HTTP_X_REQUEST_ID="abc\r\n def"), {400}),
+    ("a template of no team of the user's", lambda c: client_for(c["mallory"]).get(
+        f"{API}/templates/{ChecklistTemplate.default().pk}/"), {404}),
 ]  # fmt: skip
 
 
@@ -248,12 +264,16 @@ def test_oversized_evidence_through_the_form_changes_nothing(ctx):
 @pytest.mark.parametrize(
     "query",
     ["?since=not-a-date", "?page=-1", "?page=abc", f"?page={10**20}", "?o=password", "?team=%00",
-     "?q=" + "%F0%9F%92%A3" * 500, "?status=approved' OR 1=1 --"],
+     "?q=" + "%F0%9F%92%A3" * 500, "?status=approved' OR 1=1 --", "?until=9999-12-31", "?since=0001-01-01",
+     "?since=9999-12-31&until=0001-01-01", "?until=10000-01-01"],
 )  # fmt: skip
-def test_history_survives_odd_filters(ctx, query):
+@pytest.mark.parametrize("path", ["/history/", "/history/export.csv"])
+def test_history_survives_odd_filters(ctx, query, path):
     client = Client()
     client.force_login(ctx["alice"])
-    response = client.get("/history/" + query)
+    response = client.get(path + query)
+    if response.streaming:
+        b"".join(response.streaming_content)
     assert response.status_code in {200, 400}
 
 
