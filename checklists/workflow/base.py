@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from .. import abilities, approvals, audit, locations, permissions, text
 from ..errors import InvalidInput, NotFound, TransitionError
 from ..models import (
+    EVIDENCE_MAX,
     LONG_TEXT_MAX,
     TITLE_MAX,
     VERSION_MAX,
@@ -60,6 +61,17 @@ def _clean_text(name: str, value: Any, errors: dict, *, limit: int, single_line:
         errors[name] = [refused]
         return ""
     return value
+
+
+def required_reason(value: Any, *, why: str, message: str = "An override needs a reason.") -> str:
+    """A non-blank reason (one of EVIDENCE_MAX characters at most); `why` tells what to write."""
+    errors: dict[str, list[str]] = {}
+    reason = _clean_text("reason", value, errors, limit=EVIDENCE_MAX)
+    if not errors and not reason.strip():
+        errors["reason"] = [why]
+    if errors:
+        raise InvalidInput(message, details=errors)
+    return reason
 
 
 def clean_commit(value: Any) -> str:

@@ -8,9 +8,7 @@ from typing import Any
 from django.contrib.auth.models import User
 
 from .. import abilities, freeze
-from ..errors import InvalidInput
 from ..models import (
-    EVIDENCE_MAX,
     FreezeOverride,
     Release,
 )
@@ -20,8 +18,8 @@ from .base import (
     Status,
     _audit,
     _bump,
-    _clean_text,
     _lock,
+    required_reason,
 )
 from .transactions import write_transaction
 
@@ -72,12 +70,7 @@ def override_freeze(release: Release | int, *, actor: User, reason: str) -> list
     facts = abilities.Facts(release)
     if refusal := abilities.override_freeze_refusal(actor, release, facts):
         raise refusal
-    errors: dict[str, list[str]] = {}
-    reason = _clean_text("reason", reason, errors, limit=EVIDENCE_MAX)
-    if not errors and not reason.strip():
-        errors["reason"] = ["Say why this hotfix must ship during the freeze."]
-    if errors:
-        raise InvalidInput("An override needs a reason.", details=errors)
+    reason = required_reason(reason, why="Say why this hotfix must ship during the freeze.")
     windows = facts.freeze_windows
     overrides = [
         FreezeOverride.objects.create(release=release, window=w, reviewer=actor, reason=reason)

@@ -26,15 +26,15 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from .. import abilities, independence, shipping
-from ..errors import InvalidInput, TransitionError
-from ..models import EVIDENCE_MAX, CommitRange, RangeOverride, Release, SignOff
+from ..errors import TransitionError
+from ..models import CommitRange, RangeOverride, Release, SignOff
 from .base import (
     Status,
     _audit,
     _bump,
-    _clean_text,
     _lock,
     _make_approvals_stale,
+    required_reason,
 )
 from .transactions import write_transaction
 
@@ -214,12 +214,9 @@ def override_range(release: Release | int, *, actor: User, reason: str) -> Range
     facts = abilities.Facts(release)
     if refusal := abilities.override_range_refusal(actor, release, facts):
         raise refusal
-    errors: dict[str, list[str]] = {}
-    reason = _clean_text("reason", reason, errors, limit=EVIDENCE_MAX)
-    if not errors and not reason.strip():
-        errors["reason"] = ["Say why this hotfix must be approved before what ships can be read."]
-    if errors:
-        raise InvalidInput("An override needs a reason.", details=errors)
+    reason = required_reason(
+        reason, why="Say why this hotfix must be approved before what ships can be read."
+    )
     current = facts.shipping
     rng = release.commit_range if shipping.points_at_production(release) else point_at_range(release)
     override, created = RangeOverride.objects.get_or_create(
