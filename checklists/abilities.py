@@ -229,6 +229,16 @@ def signoff_refusal(
             return BlockedError(f"{len(blockers)} required item(s) block the approval.", details=blockers)
         if refusal := range_refusal(release, facts):
             return refusal
+        found = facts.shipping
+        overridden_by_me = found.override is not None and found.override.reviewer_id == user.pk
+        if overridden_by_me and not found.ready and not release.team.allow_commit_authors_to_review:
+            # Who wrote what ships could not be checked: the one who let that pass may not
+            # also be the one who approves, or a reviewer could approve his own code alone.
+            return NotAllowed(
+                "You overrode the unread range of this hotfix; because who wrote what ships could "
+                "not be checked, another reviewer must approve it.",
+                code="overrode_range",
+            )
     return None
 
 

@@ -85,6 +85,12 @@ class GitSource:
             return cls(location=str(repository))
         return cls(repository.location, repository.username, repository.token, repository.ssh_key)
 
+    def access_digest(self) -> str:
+        """Which credentials a fetch uses, as a digest ('' for none): mirrors are kept apart by it."""
+        if not (self.username or self.token or self.ssh_key):
+            return ""
+        return hashlib.sha256(f"{self.username}\0{self.token}\0{self.ssh_key}".encode()).hexdigest()
+
     def checked_location(self) -> locations.Location:
         if self.trusted_local and self.location.startswith("/"):
             return locations.Location("local", os.path.normpath(self.location))
@@ -206,9 +212,17 @@ def mirrors_dir() -> Path:
     return Path(settings.DATA_DIR) / "mirrors"
 
 
-def mirror_path(location: str, base: Path | None = None) -> Path:
-    digest = hashlib.sha256(str(location).encode()).hexdigest()[:24]
-    return Path(base or mirrors_dir()) / f"{digest}.git"
+def mirror_path(location: str, base: Path | None = None, *, access: str = "") -> Path:
+    """The mirror of `location` fetched with `access` (a digest of the credentials used).
+
+    One mirror per location *and* credentials: a mirror filled with one team's token must
+    never answer another registration of the same location that has no (or other) access,
+    or a private repository would be readable through the cache.
+    """
+    digest = hashlib.sha256(
+        f"{location}\n{access}".encode() if access else str(location).encode()
+    ).hexdigest()
+    return Path(base or mirrors_dir()) / f"{digest[:24]}.git"
 
 
 def _has_commit(git_dir: Path, sha: str) -> bool:
@@ -230,7 +244,7 @@ def ensure_commit(source: GitSource | str, sha: str, *, base: Path | None = None
     location = source.checked_location()
     if not SHA_RE.match(sha or ""):
         raise RepoError("The commit is not a full 40-character SHA.")
-    git_dir = mirror_path(location.canonical, base)
+    git_dir = mirror_path(location.canonical, base, access=source.access_digest())
     git_dir.parent.mkdir(parents=True, exist_ok=True)
     with open(git_dir.parent / f"{git_dir.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one fetch per mirror at a time, across workers

@@ -263,6 +263,9 @@ def test_a_reviewer_may_override_an_unread_range_on_a_hotfix_with_a_reason(team,
     with pytest.raises(InvalidInput):
         workflow.override_range(hotfix, actor=dave, reason="  ")
     workflow.override_range(hotfix, actor=dave, reason="INC-42: the git host is down, the fix is one line")
+    with pytest.raises(NotAllowed) as refused:  # the overrider does not also approve: not alone
+        workflow.sign_off(hotfix, actor=dave, decision="approve")
+    assert refused.value.code == "overrode_range"
     result = workflow.sign_off(hotfix, actor=bob, decision="approve")
     assert result.release.status == "approved"
     event = AuditEvent.objects.get(verb="range.overridden")

@@ -330,3 +330,16 @@ def test_another_team_never_reads_this_teams_repository(team, alice):
                 actor=alice, team=other, data={"title": "x", "repository": value, "commit": "a" * 40}
             )
         assert refused.value.code == "unknown_repository"
+
+
+def test_a_mirror_filled_with_one_registrations_credentials_never_answers_another(tmp_path, settings):
+    """Two teams register the same location, one with a token: they never share a mirror."""
+    from .gitrepos import make_repo
+
+    url, sha = make_repo(tmp_path / "private", {"secret.txt": "internal\n"})
+    with_token = repo.GitSource(url, username="ci", token="t0k")  # releasegate: allow (test data)
+    without = repo.GitSource(url)
+    first = repo.ensure_commit(with_token, sha, base=tmp_path / "mirrors")
+    second = repo.ensure_commit(without, sha, base=tmp_path / "mirrors")
+    assert first != second
+    assert repo.mirror_path(url, tmp_path / "mirrors", access=with_token.access_digest()) == first
