@@ -155,6 +155,17 @@ def test_the_api_refuses_locations_the_installation_may_not_fetch(team, bob, loc
     assert Repository.objects.filter(team=team).count() == 1
 
 
+@pytest.mark.parametrize("location", ["/proc/self/cwd", "/srv/other-team/repo.git", "/"])
+def test_even_where_local_paths_are_allowed_a_team_owner_may_not_register_one(team, bob, location):
+    with pytest.raises(NotAllowed):
+        workflow.register_repository(team, actor=bob, location=location)
+    staff = UserFactory(username="ops", is_staff=True)
+    assert (
+        workflow.register_repository(team, actor=staff, location="/srv/demo/repo.git").location
+        == "/srv/demo/repo.git"
+    )
+
+
 def test_the_same_location_twice_is_refused(team, bob):
     location = team.repositories.get().location
     with pytest.raises(InvalidInput) as refused:

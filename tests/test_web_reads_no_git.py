@@ -21,6 +21,7 @@ from checklists import tasks
 from checklists.models import Release, ScanRun
 
 from .api_helpers import client_for, release_url
+from .factories import UserFactory
 from .gitrepos import make_repo
 from .integration.conftest import ProtectedEndpoint
 
@@ -102,8 +103,9 @@ def test_create_scan_submit_approve_gate_deploy_with_no_git_in_the_web(
     team.probe_endpoints = endpoint.urls(1)
     team.save()
     ci, pipeline = WebClient(client_for(ci_user)), client_for(ci_user)
-    # The owner registers the repository; the pipeline names it.
-    response = WebClient(client_for(bob)).post(
+    # Staff register the (local, demo-style) repository; the pipeline names it.
+    ops = UserFactory(username="ops", is_staff=True)
+    response = WebClient(client_for(ops)).post(
         "/api/v1/teams/payments/repositories/", {"location": url}, format="json"
     )
     assert response.status_code == 201

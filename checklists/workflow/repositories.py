@@ -86,6 +86,10 @@ def register_repository(
         parsed = locations.parse(location)
     except locations.InvalidLocation as exc:
         raise InvalidInput(str(exc), details={"location": [str(exc)]}, code="invalid_location") from None
+    if parsed.kind == "local" and actor is not None and not (actor.is_staff or actor.is_superuser):
+        # Even where local paths are allowed (the demo), a team owner may not point the
+        # workers at the server's own disk: only staff or a management command registers one.
+        raise NotAllowed("Only staff register a local path as a repository.")
     cleaned = clean_credentials(parsed, credentials)
     if Repository.objects.filter(team=team, location=parsed.canonical).exists():
         raise InvalidInput(

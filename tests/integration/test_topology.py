@@ -23,6 +23,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 
 from checklists.scans.demo import make_demo_repository
+from tests.factories import UserFactory
 from tests.integration.conftest import ROOT, ProtectedEndpoint, Worker, _database_url, worker_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -133,11 +134,12 @@ def test_the_whole_journey_across_two_web_processes_and_two_workers(
     try:
         team.probe_endpoints = endpoint.urls(1)
         team.save()
-        token = {u.username: Token.objects.get_or_create(user=u)[0].key for u in (alice, bob, ci_user)}
+        ops = UserFactory(username="ops", is_staff=True)  # a local path: staff register it
+        token = {u.username: Token.objects.get_or_create(user=u)[0].key for u in (alice, bob, ci_user, ops)}
         url, commit = make_demo_repository(tmp_path / "repo")
 
         status, body = call(
-            web_a, token["bob"], "POST", "/api/v1/teams/payments/repositories/", {"location": url}
+            web_a, token["ops"], "POST", "/api/v1/teams/payments/repositories/", {"location": url}
         )
         assert status == 201, body
         status, release = call(web_b, token["ci"], "POST", "/api/v1/releases/", {
