@@ -354,3 +354,40 @@ def test_a_mirror_filled_with_one_registrations_credentials_never_answers_anothe
     second = repo.ensure_commit(without, sha, base=tmp_path / "mirrors")
     assert first != second
     assert repo.mirror_path(url, tmp_path / "mirrors", access=with_token.access_digest()) == first
+
+
+def test_a_repository_that_never_answers_costs_a_worker_a_timeout_and_the_web_nothing(
+    team, alice, bob, monkeypatch, settings, client
+):
+    """It accepted connections and never answered: the page hung and a PATCH got a 503. Now
+    only the worker waits (RELEASEGATE_GIT_TIMEOUT), and the range ends unreadable."""
+    import threading
+    import time
+
+    from checklists import netguard, tasks
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    held = []
+    threading.Thread(target=lambda: [held.append(listener.accept()) for _ in range(8)], daemon=True).start()
+    port = listener.getsockname()[1]
+    settings.RELEASEGATE_GIT_TIMEOUT = 2
+    # The edge we do not own: DNS answers with the silent server's address (pinned by git).
+    monkeypatch.setattr(netguard, "resolve_checked", lambda *args, **kwargs: "127.0.0.1")
+    repository = workflow.register_repository(
+        team, actor=bob, location=f"https://git.example.com:{port}/slow.git"
+    )
+    release = workflow.create_release(
+        actor=alice, team=team, data={"title": "slow", "repository": repository.pk, "commit": "c" * 40}
+    )
+    client.force_login(bob)
+    started = time.monotonic()
+    assert client.get(reverse("checklists:release", args=[release.pk])).status_code == 200
+    assert time.monotonic() - started < 2  # the page never waits for the repository
+    release.refresh_from_db()
+    started = time.monotonic()
+    rng = tasks.read_range_now(release.commit_range_id)
+    assert rng.status == "unreadable" and "longer than" in rng.error
+    assert time.monotonic() - started < 30
+    listener.close()
