@@ -159,7 +159,12 @@ def start_worker(tmp_path):
     from releasegate.celery import app
 
     app.control.purge()  # messages left by an earlier run name ids of another database
-    env = worker_env(tmp_path, os.environ["CELERY_BROKER_URL"], RELEASEGATE_SCAN_STALE_SECONDS="4")
+    env = worker_env(
+        tmp_path,
+        os.environ["CELERY_BROKER_URL"],
+        RELEASEGATE_SCAN_STALE_SECONDS="4",
+        RELEASEGATE_SCAN_RESEND_SECONDS="4",
+    )
     pool = WorkerPool(tmp_path)
     yield lambda name: pool.start(name, env)
     pool.stop_all()

@@ -171,7 +171,11 @@ def start_workers(tmp_path):
 
     def start(name: str, broker: str) -> Worker:
         env = worker_env(
-            tmp_path, broker, RELEASEGATE_SCAN_STALE_SECONDS="3", RELEASEGATE_SCAN_MAX_ATTEMPTS="20"
+            tmp_path,
+            broker,
+            RELEASEGATE_SCAN_STALE_SECONDS="3",
+            RELEASEGATE_SCAN_RESEND_SECONDS="3",
+            RELEASEGATE_SCAN_MAX_ATTEMPTS="20",
         )
         return pool.start(name, env)
 
