@@ -172,6 +172,10 @@ def test_dns_rebinding_to_a_private_address_is_refused(team, monkeypatch):
         "http://metadata.google.internal/",
         "http://releasegate.example.org/api/",
         "http://user:pw@hooks.example.net/",
+        "http://[::1/",  # an unclosed address: was a ValueError (500) in the admin
+        "http://hooks.example.net:99999/",
+        "http://2130706433/",
+        "http://0x7f.1/",
     ],
 )
 def test_unsafe_urls_are_refused_at_registration(team, bob, settings, url):
@@ -208,6 +212,14 @@ def test_api_registers_shows_the_secret_once_and_lists_deliveries(team, alice, b
     assert (
         deliveries["results"][0]["event"] == "submitted" and deliveries["results"][0]["status"] == "pending"
     )
+
+
+def test_the_admin_answers_a_malformed_url_with_a_message_not_a_500(client, team, admin_user):
+    client.force_login(admin_user)
+    data = {"team": team.pk, "url": "http://[::1/", "events": ["submitted"], "active": "on"}
+    response = client.post(reverse("admin:checklists_webhook_add"), data, follow=True)
+    assert response.status_code == 200
+    assert not Webhook.objects.exists()
 
 
 def test_admin_creates_a_hook_through_the_workflow_and_never_shows_the_secret_again(client, team, admin_user):
