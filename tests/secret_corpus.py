@@ -431,6 +431,12 @@ def _negatives(g: Gen) -> list[tuple[str, str, str]]:
     pem_body = "\n".join(g.s(B64, 64) for _ in range(6))
     sha512 = g.b64(bytes(g.rng.randrange(256) for _ in range(64)))
     return [
+        (
+            "constant-names",
+            "app/headers.py",
+            'HEADERS = ["HTTP_X_CSRFTOKEN", "HTTP_X_HUB_SIGNATURE_256"]\n'
+            'key = "_blockers_submit" if for_submit else "_blockers_approve"\n',
+        ),
         ("placeholder-changeme", "conf/.env.example", "DB_PASSWORD=changeme\nAPI_TOKEN=\n"),
         ("placeholder-angle", "README.md", "Set `API_KEY=<your-api-key>` and `token: <YOUR_TOKEN>`.\n"),
         (

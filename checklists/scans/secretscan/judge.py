@@ -95,8 +95,11 @@ SEQUENCE_RUN_RE = re.compile(
 )
 HEX_RE = re.compile(r"^[0-9a-fA-F]+$")
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+# Names, not secrets: snake_case (a leading underscore too), CONSTANT_CASE (with whole
+# number segments: HTTP_X_SIGNATURE_256), CamelCase, camelCase.
 IDENTIFIER_RE = re.compile(
-    r"^(?:[a-z]+(?:[_.\-:/][a-z]+)*|[A-Z]+(?:[_.\-][A-Z]+)*|[A-Za-z][a-z]+(?:[A-Z][a-z]+)*|[a-z]+(?:[A-Z][a-z]*)+)$"
+    r"^(?:_*[a-z]+(?:[_.\-:/][a-z]+)*|[A-Z]+(?:[_.\-](?:[A-Z]+|[0-9]+))*|[A-Za-z][a-z]+(?:[A-Z][a-z]+)*"
+    r"|[a-z]+(?:[A-Z][a-z]*)+)$"
 )
 DOTTED_CODE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+(?:\(.*\))?$")
 CALL_RE = re.compile(r"^[A-Za-z_$][A-Za-z0-9_.$]*(?:\(.*\)?|\[.*\]?)$")  # a call or an index: code
