@@ -302,6 +302,10 @@ RELEASEGATE_GIT_TIMEOUT = int(env_str("RELEASEGATE_GIT_TIMEOUT", "120"))
 RELEASEGATE_WEBHOOK_MAX_ATTEMPTS = int(env_str("RELEASEGATE_WEBHOOK_MAX_ATTEMPTS", "6"))
 RELEASEGATE_WEBHOOK_TIMEOUT = float(env_str("RELEASEGATE_WEBHOOK_TIMEOUT", "10"))
 RELEASEGATE_WEBHOOK_BACKOFF_SECONDS = float(env_str("RELEASEGATE_WEBHOOK_BACKOFF_SECONDS", "30"))
+# Who may open a team on /teams/new/ (and become its first owner): everyone signed in, or staff.
+RELEASEGATE_TEAM_CREATION = env_str("RELEASEGATE_TEAM_CREATION", "everyone")
+if RELEASEGATE_TEAM_CREATION not in {"everyone", "staff"}:
+    refuse(f"RELEASEGATE_TEAM_CREATION={RELEASEGATE_TEAM_CREATION!r} is unknown: set it to everyone or staff")
 CELERY_BEAT_SCHEDULE = {
     "sweep-scans": {"task": "checklists.tasks.sweep_scans", "schedule": RELEASEGATE_SWEEP_SECONDS},
 }

@@ -446,7 +446,8 @@ class ExceptionListView(mixins.ListModelMixin, ApiView):
 
 class TemplateListView(mixins.ListModelMixin, ApiView):
     serializer_class = s.TemplateSummarySerializer
-    queryset = ChecklistTemplate.objects.all()
+    # Drafts are a team owner's work in progress (team pages); the API lists published versions.
+    queryset = ChecklistTemplate.objects.filter(status=ChecklistTemplate.Status.PUBLISHED)
 
     @extend_schema(
         summary="Checklist templates", responses={200: s.TemplateSummarySerializer, **_errors(401, 403, 404)}
@@ -457,7 +458,9 @@ class TemplateListView(mixins.ListModelMixin, ApiView):
 
 class TemplateDetailView(mixins.RetrieveModelMixin, ApiView):
     serializer_class = s.TemplateSerializer
-    queryset = ChecklistTemplate.objects.prefetch_related("items")
+    queryset = ChecklistTemplate.objects.filter(status=ChecklistTemplate.Status.PUBLISHED).prefetch_related(
+        "items"
+    )
 
     @extend_schema(
         summary="A checklist template with its items",

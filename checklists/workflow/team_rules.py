@@ -12,7 +12,6 @@ from ..errors import InvalidInput, NotAllowed, NotFound, TransitionError
 from ..models import (
     EVIDENCE_MAX,
     FollowUp,
-    Membership,
     Team,
     Webhook,
 )
@@ -22,6 +21,7 @@ from .base import (
     _clean_text,
     _lock,
 )
+from .teams import refuse_webhook_creation
 from .transactions import write_transaction
 
 
@@ -70,13 +70,13 @@ class NewWebhook:
 def create_webhook(
     team: Team | str, *, actor: User, url: str, events: list[str] | None = None, allow_private: bool = False
 ) -> NewWebhook:
-    """Register a team URL for signed events. Reviewers of the team may; allow_private needs a superuser."""
+    """Register a team URL for signed events. Owners, reviewers and staff may; allow_private needs a superuser."""
     if isinstance(team, str):
         team = Team.objects.filter(slug=team).first()
         if team is None:
             raise NotFound("No such team.")
-    if not actor.is_superuser and permissions.role_in(actor, team.pk) != Membership.Role.REVIEWER:
-        raise NotAllowed(f"Only a reviewer of team {team.slug} (or an admin) may register webhooks.")
+    if not actor.is_superuser:
+        refuse_webhook_creation(actor, team)
     if allow_private and not actor.is_superuser:
         raise NotAllowed("Only an admin may allow private addresses.")
     chosen = list(dict.fromkeys(events)) if events else list(webhooks.WEBHOOK_EVENTS)
