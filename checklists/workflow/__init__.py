@@ -16,6 +16,15 @@ functions; no rule lives anywhere else. Each function:
 
 from ..models import checklist_digest
 from .base import blocking_items, clean_commit, clean_release_data, count_current_approvals
+from .checklist_versions import (
+    discard_draft,
+    import_draft,
+    move_draft_item,
+    publish_draft,
+    remove_draft_item,
+    save_draft_item,
+    start_draft,
+)
 from .gate import GateStatus, gate_reasons, gate_status, override_freeze
 from .ranges import (
     claim_range_read,
@@ -46,15 +55,6 @@ from .scans import (
     request_scans,
     requeue_scan,
     store_test_report,
-)
-from .checklist_versions import (
-    discard_draft,
-    import_draft,
-    move_draft_item,
-    publish_draft,
-    remove_draft_item,
-    save_draft_item,
-    start_draft,
 )
 from .team_rules import NewWebhook, close_followup, create_webhook
 from .teams import (
