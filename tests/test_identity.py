@@ -60,7 +60,12 @@ def test_the_groups_claim_may_be_a_list_or_one_name():
         ({"OIDC_ISSUER": ISSUER}, "set OIDC_CLIENT_ID and OIDC_CLIENT_SECRET"),
         ({"RELEASEGATE_PASSWORD_LOGIN": "0"}, "leaves no way to sign in"),
         (
-            {"OIDC_ISSUER": ISSUER, "OIDC_CLIENT_ID": "c", "OIDC_CLIENT_SECRET": "s", "OIDC_GROUP_ROLES": "x=y"},
+            {
+                "OIDC_ISSUER": ISSUER,
+                "OIDC_CLIENT_ID": "c",
+                "OIDC_CLIENT_SECRET": "s",
+                "OIDC_GROUP_ROLES": "x=y",
+            },
             "OIDC_GROUP_ROLES",
         ),
     ],
@@ -140,7 +145,10 @@ def test_a_first_sign_in_creates_one_person_and_audits_it(grants, team):
 
 def test_a_taken_user_name_gets_a_suffix_and_never_the_other_account(grants, team, alice):
     person = sign_in_from_provider(
-        issuer=ISSUER, subject="s-2", claims=claims("s-2", preferred_username="alice", email="a2@x.example"), groups=[]
+        issuer=ISSUER,
+        subject="s-2",
+        claims=claims("s-2", preferred_username="alice", email="a2@x.example"),
+        groups=[],
     )
     assert person != alice and person.username == "alice-2"
 

@@ -106,7 +106,11 @@ def find_user(value: User | int | str) -> User:
         raise InvalidInput(
             f"No single active account is named {value!r}. People get an account when they first "
             "sign in (or when staff creates one); give their user name or email address.",
-            details={"user": ["No such account."]},
+            details={
+                "user": [
+                    "No single active account has this user name or email (people get one at their first sign-in)."
+                ]
+            },
             code="unknown_user",
         )
     return found

@@ -59,14 +59,20 @@ class IdentityProvider:
     process: subprocess.Popen
     accounts: dict = field(default_factory=dict)
 
-    def set_account(self, username: str, *, groups: list[str], email: str | None = None, verified: bool = True):
+    def set_account(
+        self, username: str, *, groups: list[str], email: str | None = None, verified: bool = True
+    ):
         """Create or change an account at the provider (read again at each sign-in); returns its password."""
         account = self.accounts.get(username) or {
             "password": secrets.token_urlsafe(12),
             "sub": f"sub-{secrets.token_hex(6)}",
         }
         account.update(
-            {"groups": list(groups), "email": email or f"{username}@corp.example.com", "email_verified": verified}
+            {
+                "groups": list(groups),
+                "email": email or f"{username}@corp.example.com",
+                "email_verified": verified,
+            }
         )
         self.accounts[username] = account
         self.accounts_file.write_text(json.dumps(self.accounts))
@@ -144,7 +150,9 @@ class Flow:
     callback_url: str
 
 
-def walk_to_callback(base_url: str, username: str, password: str, session: requests.Session | None = None) -> Flow:
+def walk_to_callback(
+    base_url: str, username: str, password: str, session: requests.Session | None = None
+) -> Flow:
     session = session or requests.Session()
     started = session.get(f"{base_url}/oidc/authenticate/", allow_redirects=False, timeout=10)
     assert started.status_code == 302, started.text[:500]
@@ -157,7 +165,10 @@ def walk_to_callback(base_url: str, username: str, password: str, session: reque
         if response.status_code == 200 and 'name="password"' in response.text:
             action = response.text.split('action="', 1)[1].split('"', 1)[0]
             response = session.post(
-                urljoin(url, action), data={"username": username, "password": password}, allow_redirects=False, timeout=10
+                urljoin(url, action),
+                data={"username": username, "password": password},
+                allow_redirects=False,
+                timeout=10,
             )
         assert response.status_code in (302, 303), (response.status_code, response.text[:500])
         url = urljoin(url, response.headers["Location"])

@@ -57,7 +57,9 @@ def test_first_sign_in_creates_the_person_with_the_roles_of_their_groups(live_se
     assert identity.issuer == sso.issuer and identity.subject == sso.accounts["erin"]["sub"]
     event = AuditEvent.objects.get(verb="identity.signed_in")
     assert event.payload["account"] == "created"
-    assert event.payload["after"]["payments"]["role"] == "reviewer" and event.payload["after"]["manager"] is True
+    assert (
+        event.payload["after"]["payments"]["role"] == "reviewer" and event.payload["after"]["manager"] is True
+    )
     assert signed_in_as(flow.session, live_server.url) == "erin"
 
 
@@ -210,7 +212,11 @@ class TokenForger:
                 upstream = requests.post(
                     token_endpoint,
                     data=body,
-                    headers={k: v for k, v in self.headers.items() if k.lower() in ("authorization", "content-type")},
+                    headers={
+                        k: v
+                        for k, v in self.headers.items()
+                        if k.lower() in ("authorization", "content-type")
+                    },
                     timeout=10,
                 )
                 answer = upstream.json()
@@ -228,7 +234,9 @@ class TokenForger:
                 pass
 
         self.forged = 0
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port(skip={int(urlsplit(token_endpoint).port)})), Handler)
+        self.server = ThreadingHTTPServer(
+            ("127.0.0.1", free_port(skip={int(urlsplit(token_endpoint).port)})), Handler
+        )
         self.url = f"http://127.0.0.1:{self.server.server_port}/token"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -294,7 +302,9 @@ def test_a_provider_that_names_another_issuer_is_not_used(live_server, sso, sett
 
 def test_passwords_turned_off_leave_only_the_provider(live_server, sso, settings, team, alice):
     settings.RELEASEGATE_PASSWORD_LOGIN = False
-    settings.AUTHENTICATION_BACKENDS = [b for b in settings.AUTHENTICATION_BACKENDS if "ModelBackend" not in b]
+    settings.AUTHENTICATION_BACKENDS = [
+        b for b in settings.AUTHENTICATION_BACKENDS if "ModelBackend" not in b
+    ]
     session = requests.Session()
     page = session.get(f"{live_server.url}/accounts/login/", timeout=10)
     assert 'data-testid="sso-sign-in"' in page.text and 'name="password"' not in page.text
