@@ -40,6 +40,10 @@ HELP_MAX = 2000
 MAX_ITEMS = 200
 
 
+def _label(template: ChecklistTemplate) -> dict:
+    return {"slug": template.slug, "version": template.version, "name": template.name}
+
+
 def in_use(team: Team) -> ChecklistTemplate:
     """The published version new releases of the team start from."""
     return team.template or ChecklistTemplate.default()
@@ -116,7 +120,7 @@ def start_draft(team: Team | str, *, actor: User | None) -> ChecklistTemplate:
             "team.checklist_draft_started",
             team=team.slug,
             before=None,
-            after={"draft": str(draft), "based_on": str(draft.based_on)},
+            after={**_label(draft), "based_on": _label(draft.based_on)},
         )
     return draft
 
@@ -355,8 +359,8 @@ def publish_draft(team: Team | str, *, actor: User | None) -> ChecklistTemplate:
         actor,
         "team.checklist_published",
         team=team.slug,
-        before={"version": str(current)},
-        after={"version": str(draft)},
+        before=_label(current),
+        after=_label(draft),
         changes=changes,
     )
     return draft
