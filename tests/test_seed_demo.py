@@ -27,6 +27,8 @@ def test_seed_demo_creates_the_team_people_and_releases_in_every_status(demo_mod
     assert team.required_approvals == 1
     roles = dict(Membership.objects.filter(team=team).values_list("user__username", "role"))
     assert roles == {"alice": "member", "bob": "reviewer", "dave": "reviewer", "ci": "member"}
+    owners = set(Membership.objects.filter(team=team, owner=True).values_list("user__username", flat=True))
+    assert owners == {"bob"} and team.owner.username == "bob"
     assert set(Release.objects.values_list("status", flat=True)) == set(Release.Status.values)
     assert signs_in("carol", "demo-password-1")
     assert is_manager(User.objects.get(username="carol"))
