@@ -109,7 +109,9 @@ def test_team_settings_owner_changes_and_releases_of_the_team_never_deadlock(
 
     def tick(n):
         release = targets[n % len(targets)]
-        workflow.set_item_state(release.pk, manual[n % len(manual)], actor=alice, state="done", evidence=str(n))
+        workflow.set_item_state(
+            release.pk, manual[n % len(manual)], actor=alice, state="done", evidence=str(n)
+        )
 
     with caplog.at_level("WARNING", logger="checklists.workflow.transactions"):
         outcome = hammer([settings_change, member_change, create, tick], SECONDS)

@@ -183,7 +183,7 @@ def _change(
     except NotFound as exc:
         raise Http404(exc.message) from None
     except WorkflowError as exc:
-        return _page(request, team.__class__.objects.get(pk=team.pk), status=exc.status, page_error=exc)
+        return _page(request, team, status=exc.status, page_error=exc)
     messages.success(request, done)
     return redirect(_team_url(team, anchor))
 
