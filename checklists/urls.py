@@ -1,7 +1,7 @@
 from django.urls import path
 
 from . import views
-from .views import email_preferences, team_checklist, teams, test_reports
+from .views import email_preferences, team_checklist, team_rules, teams, test_reports
 
 app_name = "checklists"
 
@@ -31,13 +31,13 @@ urlpatterns = [
     path("teams/<slug:slug>/members/<int:user_id>/", teams.member_change, name="team_member"),
     path("teams/<slug:slug>/members/<int:user_id>/remove/", teams.member_remove, name="team_member_remove"),
     path("teams/<slug:slug>/queue-owner/", teams.queue_owner, name="team_queue_owner"),
-    path("teams/<slug:slug>/groups/", teams.group_save, name="team_group_add"),
-    path("teams/<slug:slug>/groups/<int:pk>/", teams.group_save, name="team_group"),
-    path("teams/<slug:slug>/groups/<int:pk>/delete/", teams.group_delete, name="team_group_delete"),
-    path("teams/<slug:slug>/freezes/", teams.freeze_add, name="team_freeze_add"),
-    path("teams/<slug:slug>/freezes/<int:pk>/end/", teams.freeze_end, name="team_freeze_end"),
-    path("teams/<slug:slug>/webhooks/", teams.webhook_create, name="team_webhook_add"),
-    path("teams/<slug:slug>/webhooks/<int:pk>/", teams.webhook_update, name="team_webhook"),
+    path("teams/<slug:slug>/groups/", team_rules.group_save, name="team_group_add"),
+    path("teams/<slug:slug>/groups/<int:pk>/", team_rules.group_save, name="team_group"),
+    path("teams/<slug:slug>/groups/<int:pk>/delete/", team_rules.group_delete, name="team_group_delete"),
+    path("teams/<slug:slug>/freezes/", team_rules.freeze_add, name="team_freeze_add"),
+    path("teams/<slug:slug>/freezes/<int:pk>/end/", team_rules.freeze_end, name="team_freeze_end"),
+    path("teams/<slug:slug>/webhooks/", team_rules.webhook_create, name="team_webhook_add"),
+    path("teams/<slug:slug>/webhooks/<int:pk>/", team_rules.webhook_update, name="team_webhook"),
     path("teams/<slug:slug>/repositories/", teams.team_repositories, name="team_repositories"),
     path(
         "teams/<slug:slug>/repositories/<int:pk>/archive/",

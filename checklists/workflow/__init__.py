@@ -56,19 +56,23 @@ from .scans import (
     requeue_scan,
     store_test_report,
 )
-from .team_rules import NewWebhook, close_followup, create_webhook
-from .teams import (
+from .team_rules import (
+    NewWebhook,
     add_freeze_window,
+    close_followup,
+    create_webhook,
+    delete_reviewer_group,
+    end_freeze_window,
+    save_reviewer_group,
+    update_webhook,
+)
+from .teams import (
     add_member,
     change_member,
     create_team,
-    delete_reviewer_group,
-    end_freeze_window,
     remove_member,
-    save_reviewer_group,
     set_queue_owner,
     update_team_settings,
-    update_webhook,
 )
 
 __all__ = [
