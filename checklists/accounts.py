@@ -35,7 +35,9 @@ LOCAL_EMAIL_BACKENDS = frozenset(
 
 
 def password_reset_enabled() -> bool:
-    return settings.EMAIL_BACKEND not in LOCAL_EMAIL_BACKENDS
+    """Reset by email only where email leaves the machine, and only while passwords are in use."""
+    passwords = getattr(settings, "RELEASEGATE_PASSWORD_LOGIN", True)
+    return passwords and settings.EMAIL_BACKEND not in LOCAL_EMAIL_BACKENDS
 
 
 def needs_real_email(view):
@@ -64,8 +66,8 @@ def axes_username(request, credentials: dict | None = None) -> str | None:
     return username.replace("\x00", " ")[:AXES_USERNAME_MAX]
 
 
+# The sign-in page itself is checklists.identity.views.SignInView (releasegate/urls.py).
 urlpatterns = [
-    path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("password_change/", views.PasswordChangeView.as_view(), name="password_change"),
     path("password_change/done/", views.PasswordChangeDoneView.as_view(), name="password_change_done"),

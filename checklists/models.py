@@ -82,6 +82,9 @@ class Team(models.Model):
     followup_due_working_days = models.PositiveSmallIntegerField(
         default=5, help_text="Working days a hotfix waiver's follow-up is due after it is opened."
     )
+    # Notification settings: a team address (a mailing list) told about the events chosen here.
+    notify_email = models.EmailField(blank=True, help_text="A team address that receives the chosen events.")
+    notify_events = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -96,13 +99,31 @@ class Team(models.Model):
 
 
 class Membership(models.Model):
+    """A person on a team: a member or reviewer for its releases, and perhaps one of its owners.
+
+    `owner` is the owner role (docs/teams.md): it manages the team's settings, members and
+    checklist on the team pages, beside the release role. Team.owner, the named owner of the
+    exception queue, is always one of the owners (checklists/workflow/teams.py keeps it so).
+    """
+
     class Role(models.TextChoices):
         MEMBER = "member", "Member"
         REVIEWER = "reviewer", "Reviewer"
 
+    class Source(models.TextChoices):
+        LOCAL = "local", "Team page"
+        IDENTITY_PROVIDER = "idp", "Identity provider"
+
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    owner = models.BooleanField(
+        default=False, help_text="Manages the team's settings, members and checklist."
+    )
+    # Who keeps this membership: the identity provider's groups (changed at each sign-in) or the
+    # team's owners on the team page (sign-in leaves it alone). `groups` are the granting groups.
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.LOCAL)
+    groups = models.JSONField(default=list, blank=True)
 
     class Meta:
         constraints = [
@@ -114,11 +135,29 @@ class Membership(models.Model):
 
 
 class ChecklistTemplate(models.Model):
+    """One version of a checklist. A draft is edited by a team's owner; releases only ever start
+    from published versions, and keep their own copy of its items."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
     slug = models.SlugField(max_length=50, validators=[SLUG_VALIDATOR])
     name = models.CharField(max_length=100)
     version = models.PositiveIntegerField(default=1)
     is_default = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PUBLISHED)
+    # The team whose owners edit this checklist on its pages; empty for shared ones (the default).
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.PROTECT, related_name="checklist_versions"
+    )
+    # What a draft started from: its diff is shown against it.
+    based_on = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["slug", "-version"]
@@ -131,6 +170,15 @@ class ChecklistTemplate(models.Model):
                 condition=Q(is_default=True),
                 name="%(app_label)s_%(class)s_one_default",
             ),
+            models.UniqueConstraint(
+                fields=["team"],
+                condition=Q(status="draft"),
+                name="%(app_label)s_%(class)s_one_draft_per_team",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_default=False) | Q(status="published"),
+                name="%(app_label)s_%(class)s_default_is_published",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -139,6 +187,10 @@ class ChecklistTemplate(models.Model):
     @classmethod
     def default(cls) -> ChecklistTemplate:
         return cls.objects.get(is_default=True)
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
 
 
 class TemplateItem(models.Model):
@@ -890,3 +942,57 @@ class Contribution(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.get_kind_display()} of #{self.release_id}"
+
+
+# --- identity and personal settings (docs/identity.md) --------------------------------------
+
+
+class ExternalIdentity(models.Model):
+    """A person as the company's identity provider knows them: issuer and subject, never a password."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="identities")
+    issuer = models.CharField(max_length=500)
+    subject = models.CharField(max_length=255)
+    groups = models.JSONField(default=list, blank=True, help_text="The groups of the last sign-in.")
+    # The manager role came from a group (so a sign-in without that group takes it away again).
+    manager_from_groups = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_sign_in_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "external identities"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["issuer", "subject"], name="%(app_label)s_%(class)s_unique_subject"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.issuer}"
+
+
+# Which events may email a person, each with the sentence the profile page shows.
+EMAIL_EVENTS = {
+    "review_requested": "A release of my team waits for my review",
+    "approved": "My release was approved",
+    "rejected": "My release was rejected",
+    "scan_failed": "A scan failed or ended in error on my release",
+    "rolled_back": "A release I wrote or approved was rolled back",
+}
+
+
+def all_email_events() -> list[str]:
+    return list(EMAIL_EVENTS)
+
+
+class EmailPreference(models.Model):
+    """The events a person wants email about; without a row, every one of them."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="email_preference"
+    )
+    events = models.JSONField(default=all_email_events, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"email choices of {self.user}"

@@ -309,6 +309,10 @@ RELEASEGATE_GIT_TIMEOUT = int(env_str("RELEASEGATE_GIT_TIMEOUT", "120"))
 RELEASEGATE_WEBHOOK_MAX_ATTEMPTS = int(env_str("RELEASEGATE_WEBHOOK_MAX_ATTEMPTS", "6"))
 RELEASEGATE_WEBHOOK_TIMEOUT = float(env_str("RELEASEGATE_WEBHOOK_TIMEOUT", "10"))
 RELEASEGATE_WEBHOOK_BACKOFF_SECONDS = float(env_str("RELEASEGATE_WEBHOOK_BACKOFF_SECONDS", "30"))
+# Who may open a team on /teams/new/ (and become its first owner): everyone signed in, or staff.
+RELEASEGATE_TEAM_CREATION = env_str("RELEASEGATE_TEAM_CREATION", "everyone")
+if RELEASEGATE_TEAM_CREATION not in {"everyone", "staff"}:
+    refuse(f"RELEASEGATE_TEAM_CREATION={RELEASEGATE_TEAM_CREATION!r} is unknown: set it to everyone or staff")
 CELERY_BEAT_SCHEDULE = {
     "sweep-scans": {"task": "checklists.tasks.sweep_scans", "schedule": RELEASEGATE_SWEEP_SECONDS},
 }
@@ -329,6 +333,48 @@ else:
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "releasegate@localhost")
 # Links in emails start with this (scheme and host of the web front end).
 RELEASEGATE_BASE_URL = env_str("RELEASEGATE_BASE_URL", "http://localhost:8000")
+
+# --- Sign-in: passwords and the company's identity provider (docs/identity.md) ------------
+# RELEASEGATE_PASSWORD_LOGIN=0 turns local passwords off: pages and the admin accept only the
+# provider's sign-in (API tokens are unchanged).
+RELEASEGATE_PASSWORD_LOGIN = env_bool("RELEASEGATE_PASSWORD_LOGIN", default=True)
+OIDC_ISSUER = env_str("OIDC_ISSUER").rstrip("/")
+OIDC_CLIENT_ID = env_str("OIDC_CLIENT_ID")
+OIDC_CLIENT_SECRET = env_str("OIDC_CLIENT_SECRET")
+OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
+OIDC_GROUP_ROLES = env_str("OIDC_GROUP_ROLES")
+OIDC_PROVIDER_NAME = env_str("OIDC_PROVIDER_NAME", "your company account")
+OIDC_TIMEOUT = float(env_str("OIDC_TIMEOUT", "10"))
+if OIDC_ISSUER and not (OIDC_CLIENT_ID and OIDC_CLIENT_SECRET):
+    refuse("OIDC_ISSUER is set: set OIDC_CLIENT_ID and OIDC_CLIENT_SECRET too")
+if OIDC_ISSUER and PRODUCTION and not OIDC_ISSUER.startswith("https://"):
+    refuse(f"OIDC_ISSUER={OIDC_ISSUER!r}: production needs an https:// issuer")
+if not RELEASEGATE_PASSWORD_LOGIN and not OIDC_ISSUER:
+    refuse("RELEASEGATE_PASSWORD_LOGIN=0 leaves no way to sign in: set OIDC_ISSUER (and its client) first")
+
+
+def _group_grants(text: str):
+    from checklists.identity.mapping import MappingError, parse
+
+    try:
+        return parse(text)
+    except MappingError as exc:
+        refuse(f"OIDC_GROUP_ROLES: {exc}")
+
+
+OIDC_GROUP_ROLE_GRANTS = _group_grants(OIDC_GROUP_ROLES)
+# mozilla-django-oidc's own names; the endpoints come from discovery (checklists/identity/backend.py).
+OIDC_RP_CLIENT_ID = OIDC_CLIENT_ID
+OIDC_RP_CLIENT_SECRET = OIDC_CLIENT_SECRET
+OIDC_RP_SIGN_ALGO = env_str("OIDC_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = env_str("OIDC_SCOPES", "openid email profile")
+OIDC_USE_PKCE = True
+OIDC_USE_NONCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_TOKEN_USE_BASIC_AUTH = env_bool("OIDC_TOKEN_USE_BASIC_AUTH", default=True)
+OIDC_CREATE_USER = True
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
+LOGIN_REDIRECT_URL_FAILURE = "login"
 
 # --- Logging --------------------------------------------------------------
 LOGGING = {
@@ -418,7 +464,9 @@ CONTENT_SECURITY_POLICY = {
 # never pass through a password check, so they are not counted.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Passwords (unless RELEASEGATE_PASSWORD_LOGIN=0), then the company's provider (if configured).
+    *(["django.contrib.auth.backends.ModelBackend"] if RELEASEGATE_PASSWORD_LOGIN else []),
+    *(["checklists.identity.backend.CompanyOIDCBackend"] if OIDC_ISSUER else []),
 ]
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)

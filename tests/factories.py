@@ -53,11 +53,19 @@ class TeamFactory(factory.django.DjangoModelFactory):
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
         ensure_default_template()
-        return super()._create(model_class, *args, **kwargs)
+        team = super()._create(model_class, *args, **kwargs)
+        # The named owner holds the owner role, as the workflow keeps it (checklists/workflow/teams.py).
+        Membership.objects.get_or_create(team=team, user=team.owner, defaults={"owner": True})
+        return team
 
 
-def add_member(team: Team, user: User, role: str = Membership.Role.MEMBER) -> Membership:
-    membership, _ = Membership.objects.update_or_create(team=team, user=user, defaults={"role": role})
+def add_member(
+    team: Team, user: User, role: str = Membership.Role.MEMBER, *, owner: bool | None = None
+) -> Membership:
+    defaults: dict = {"role": role}
+    if owner is not None:
+        defaults["owner"] = owner
+    membership, _ = Membership.objects.update_or_create(team=team, user=user, defaults=defaults)
     return membership
 
 

@@ -89,3 +89,35 @@ def test_creating_releases_while_others_tick_items_of_the_same_team_never_deadlo
     for release in Release.objects.filter(pk__in=[t.pk for t in targets]):
         assert release.events.count() == release.revision  # no lost update either
     assert AuditEvent.objects.filter(verb="release.created").count() == Release.objects.count()
+
+
+def test_team_settings_owner_changes_and_releases_of_the_team_never_deadlock(
+    team, alice, bob, dave, ci_user, caplog
+):
+    """Team writers lock the team row FOR NO KEY UPDATE; release writers never lock it: no cycle."""
+    targets = [make_release(team, alice, title=f"target {n}") for n in range(3)]
+    manual = list(targets[0].items.filter(satisfied_by="manual").values_list("key", flat=True))
+
+    def settings_change(n):
+        workflow.update_team_settings(team.slug, actor=bob, changes={"followup_due_working_days": 1 + n % 30})
+
+    def member_change(n):
+        workflow.change_member(team.slug, actor=bob, user=dave, role="member" if n % 2 else "reviewer")
+
+    def create(n):
+        make_release(team, ci_user, title=f"created {n}", commit=release_data()["commit"])
+
+    def tick(n):
+        release = targets[n % len(targets)]
+        workflow.set_item_state(
+            release.pk, manual[n % len(manual)], actor=alice, state="done", evidence=str(n)
+        )
+
+    with caplog.at_level("WARNING", logger="checklists.workflow.transactions"):
+        outcome = hammer([settings_change, member_change, create, tick], SECONDS)
+    assert outcome["database"] == [], outcome["database"][:5]
+    # Not even one retried deadlock: a team lock that blocked the key-share checks would show here.
+    assert [r.getMessage() for r in caplog.records if "deadlock" in r.getMessage()] == []
+    assert outcome["ok"] > 20
+    for release in Release.objects.all():
+        assert release.events.count() == release.revision

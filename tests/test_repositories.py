@@ -209,14 +209,15 @@ def test_add_repository_prints_the_id_and_reads_the_token_from_the_environment(t
 def test_the_team_page_lists_repositories_and_lets_only_the_owner_register(client, team, alice, bob):
     url = reverse("checklists:team_repositories", args=[team.slug])
     client.force_login(alice)
-    page = client.get(url).content.decode()
-    assert team.repositories.get().location in page and 'class="card-body repository-form"' not in page
+    assert client.get(url)["Location"] == reverse("checklists:team", args=[team.slug]) + "#repositories"
+    page = client.get(reverse("checklists:team", args=[team.slug])).content.decode()
+    assert team.repositories.get().location in page and 'class="repository-form"' not in page
     assert client.post(url, {"location": "https://git.example.com/a/b"}).status_code == 403
     client.force_login(bob)
     refused = client.post(url, {"location": "http://git.example.com/a/b"})
     assert refused.status_code == 400 and "Only https:// and ssh://" in refused.content.decode()
     assert client.post(url, {"location": "https://git.example.com/a/b", "token": "s3cret"}).status_code == 302
-    page = client.get(url).content.decode()
+    page = client.get(url, follow=True).content.decode()
     assert "https://git.example.com/a/b" in page and "s3cret" not in page
 
 

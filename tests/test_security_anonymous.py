@@ -32,6 +32,9 @@ PUBLIC = {
     "password_reset_complete",
     "admin:login",
     "admin:logout",
+    # Signing in through the company's identity provider (404 when it is not configured).
+    "oidc_authentication_init",
+    "oidc_authentication_callback",
 }
 LOGIN_PATHS = ("/accounts/login/", "/admin/login/")
 

@@ -27,6 +27,8 @@ def test_seed_demo_creates_the_team_people_and_releases_in_every_status(demo_mod
     assert team.required_approvals == 1
     roles = dict(Membership.objects.filter(team=team).values_list("user__username", "role"))
     assert roles == {"alice": "member", "bob": "reviewer", "dave": "reviewer", "ci": "member"}
+    owners = set(Membership.objects.filter(team=team, owner=True).values_list("user__username", flat=True))
+    assert owners == {"bob"} and team.owner.username == "bob"
     assert set(Release.objects.values_list("status", flat=True)) == set(Release.Status.values)
     assert signs_in("carol", "demo-password-1")
     assert is_manager(User.objects.get(username="carol"))
@@ -84,7 +86,7 @@ def test_seed_demo_on_a_new_database_reuses_the_demo_repository_left_in_var(demo
     from checklists.models import Repository
     from tests.factories import ensure_default_template
 
-    ensure_default_template()  # a transactional test starts from an empty database
+    ensure_default_template()  # an earlier transactional test may have flushed the data migration's rows
     call_command("seed_demo", password="demo-password-1")  # releasegate: allow - a test password
     # A new database, the same var/: what `rm db.sqlite3; make run` does.
     from django.core.management import call_command as run

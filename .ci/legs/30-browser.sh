@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# CI leg: the end-to-end journey in a real Chromium (Debian's package, never a downloaded browser).
+# CI leg: the end-to-end journeys in a real Chromium (Debian's package, never a downloaded browser),
+# and sign-in through a real OpenID Connect provider process (tests/idp/provider: oidc-provider on Node.js).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -8,5 +9,12 @@ if [ ! -x /usr/bin/chromium ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 fi
+if ! command -v npm >/dev/null; then
+  echo "installing Debian's nodejs and npm"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm
+fi
+# The provider's packages, exactly as locked (package-lock.json), from the npm registry.
+npm ci --prefix tests/idp/provider --no-audit --no-fund --loglevel=error
 
-.venv/bin/python -m pytest tests/browser -m browser -p no:cacheprovider -q
+.venv/bin/python -m pytest tests/browser tests/idp -m "browser or idp" -p no:cacheprovider -q

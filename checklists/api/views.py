@@ -20,7 +20,7 @@ from .. import workflow
 from ..errors import NotFound, TooLarge
 from ..filters import ReleaseFilter
 from ..junit import max_report_bytes
-from ..models import ChecklistItem, FollowUp, Release, ScanRun, SignOff
+from ..models import ChecklistItem, ChecklistTemplate, FollowUp, Release, ScanRun, SignOff
 from ..permissions import get_release_for_user, readable_releases, readable_templates
 from . import serializers as s
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -448,7 +448,8 @@ class TemplateListView(mixins.ListModelMixin, ApiView):
     serializer_class = s.TemplateSummarySerializer
 
     def get_queryset(self):
-        return readable_templates(self.request.user)
+        # Drafts are a team owner's work in progress (team pages); the API lists published versions.
+        return readable_templates(self.request.user).filter(status=ChecklistTemplate.Status.PUBLISHED)
 
     @extend_schema(
         summary="Checklist templates",
@@ -463,8 +464,12 @@ class TemplateDetailView(mixins.RetrieveModelMixin, ApiView):
     serializer_class = s.TemplateSerializer
 
     def get_queryset(self):
-        # Another team's template is a 404, like another team's release.
-        return readable_templates(self.request.user).prefetch_related("items")
+        # Another team's template is a 404, like another team's release; drafts are not listed.
+        return (
+            readable_templates(self.request.user)
+            .filter(status=ChecklistTemplate.Status.PUBLISHED)
+            .prefetch_related("items")
+        )
 
     @extend_schema(
         summary="A checklist template with its items",

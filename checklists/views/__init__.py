@@ -16,7 +16,6 @@ from .release import (
     rerun_scan,
 )
 from .rules import followup_close, freeze_override, range_override, range_read
-from .teams import repository_archive, team_repositories
 
 __all__ = [
     "dashboard",
@@ -39,9 +38,7 @@ __all__ = [
     "release_scans",
     "release_signoff",
     "release_submit",
-    "repository_archive",
     "request_scans",
     "rerun_scan",
     "rotate_token",
-    "team_repositories",
 ]

@@ -20,7 +20,9 @@ from ..errors import NotAllowed
 from ..filters import HistoryFilter
 from ..models import AuditEvent, ChecklistItem, FollowUp, Membership, Release, ScanRun, SignOff
 from ..paging import CappedPaginator
+from ..workflow.preferences import email_events_of
 from .common import refusal
+from .email_preferences import EmailPreferencesForm
 
 Status = Release.Status
 HISTORY_PAGE_SIZE = 25
@@ -195,6 +197,7 @@ def profile(request: HttpRequest) -> HttpResponse:
         "token": Token.objects.filter(user=user).first(),
         "memberships": Membership.objects.filter(user=user).select_related("team").order_by("team__name"),
         "is_manager": permissions.is_manager(user),
+        "email_form": EmailPreferencesForm(initial={"events": email_events_of(user)}),
     }
     return render(request, "checklists/profile.html", context)
 

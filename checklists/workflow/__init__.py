@@ -16,6 +16,15 @@ functions; no rule lives anywhere else. Each function:
 
 from ..models import checklist_digest
 from .base import blocking_items, clean_commit, clean_release_data, count_current_approvals
+from .checklist_versions import (
+    discard_draft,
+    import_draft,
+    move_draft_item,
+    publish_draft,
+    remove_draft_item,
+    save_draft_item,
+    start_draft,
+)
 from .gate import GateStatus, gate_reasons, gate_status, override_freeze
 from .ranges import (
     claim_range_read,
@@ -47,9 +56,44 @@ from .scans import (
     requeue_scan,
     store_test_report,
 )
-from .team_rules import NewWebhook, close_followup, create_webhook
+from .team_rules import (
+    NewWebhook,
+    add_freeze_window,
+    close_followup,
+    create_webhook,
+    delete_reviewer_group,
+    end_freeze_window,
+    save_reviewer_group,
+    update_webhook,
+)
+from .teams import (
+    add_member,
+    change_member,
+    create_team,
+    remove_member,
+    set_queue_owner,
+    update_team_settings,
+)
 
 __all__ = [
+    "add_freeze_window",
+    "add_member",
+    "change_member",
+    "create_team",
+    "delete_reviewer_group",
+    "discard_draft",
+    "end_freeze_window",
+    "import_draft",
+    "move_draft_item",
+    "publish_draft",
+    "remove_draft_item",
+    "remove_member",
+    "save_draft_item",
+    "save_reviewer_group",
+    "set_queue_owner",
+    "start_draft",
+    "update_team_settings",
+    "update_webhook",
     "Credentials",
     "GateStatus",
     "NewWebhook",

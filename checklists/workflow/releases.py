@@ -253,6 +253,7 @@ def submit(release: Release | int, *, actor: User) -> Release:
     _audit(release, actor, "release.submitted", queued_scans=[run.scanner for run in runs], **extra)
     webhooks.emit(release, "submitted", queued_scans=[run.scanner for run in runs])
     notifications.on_submitted(release)
+    notifications.on_event(release, "submitted")
     return release
 
 
@@ -334,6 +335,7 @@ def sign_off(
         payload["status"] = Status.DRAFT
     _audit(release, actor, f"signoff.{decision}", **payload)
     notifications.on_decision(signoff, release_status=release.status)
+    notifications.on_event(release, "approved" if decision == SignOff.Decision.APPROVE else "rejected")
     webhooks.emit(
         release,
         "approved" if decision == SignOff.Decision.APPROVE else "rejected",
@@ -370,6 +372,7 @@ def deploy(
     _bump(release, **changes)
     _audit(release, actor, "release.deployed", commit=release.commit, version_after=release.version_after)
     webhooks.emit(release, "deployed", commit=release.commit, version_after=release.version_after)
+    notifications.on_event(release, "deployed")
     # Production moved: the other open releases of this repository ship something else now.
     transaction.on_commit(lambda pk=release.repository_id: _enqueue_repoint(pk))
     return release
@@ -390,6 +393,7 @@ def rollback(release: Release | int, *, actor: User, reason: str) -> Release:
     _bump(release, status=Status.ROLLED_BACK, rolled_back_at=timezone.now(), rollback_reason=reason)
     _audit(release, actor, "release.rolled_back", reason=reason)
     webhooks.emit(release, "rolled_back", reason=reason)
+    notifications.on_event(release, "rolled_back")
     # Production is the release before this one again.
     transaction.on_commit(lambda pk=release.repository_id: _enqueue_repoint(pk))
     return release

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 
-from .. import locations
+from .. import locations, team_policy
 from ..errors import InvalidInput, NotAllowed, NotFound
 from ..models import Repository, Team
 from .base import _audit
@@ -33,12 +33,8 @@ class Credentials:
 
 
 def may_manage(actor: User | None, team: Team) -> bool:
-    """Staff, or the team's owner; None is the system itself (a management command)."""
-    if actor is None:
-        return True
-    return bool(
-        actor.is_authenticated and (actor.is_staff or actor.is_superuser or actor.pk == team.owner_id)
-    )
+    """Staff, or an owner of the team; None is the system itself (a management command)."""
+    return team_policy.may_manage(actor, team)
 
 
 def _team(team: Team | str) -> Team:
@@ -81,7 +77,7 @@ def register_repository(
     """Register a location for a team (its owner or staff); refuse what this installation may not fetch."""
     team = _team(team)
     if not may_manage(actor, team):
-        raise NotAllowed(f"Only team {team.slug}'s owner or staff may register its repositories.")
+        raise NotAllowed(f"Only an owner of team {team.slug} (or staff) may register its repositories.")
     try:
         parsed = locations.parse(location)
     except locations.InvalidLocation as exc:
@@ -131,8 +127,10 @@ def update_repository(
     if found is None:
         raise NotFound("No such repository.")
     if not may_manage(actor, found.team):
-        raise NotAllowed(f"Only team {found.team.slug}'s owner or staff may change its repositories.")
+        raise NotAllowed(f"Only an owner of team {found.team.slug} (or staff) may change its repositories.")
     changes = {}
+    before = {"credentials": _credential_kinds(Credentials(found.username, found.token, found.ssh_key)),
+              "archived": found.archived}  # fmt: skip
     if credentials is not None:
         try:
             parsed = locations.parse(found.location)
@@ -151,7 +149,16 @@ def update_repository(
     if not changes:
         return found
     found.save(update_fields=["username", "token", "ssh_key", "archived"])
-    _audit(None, actor, "repository.updated", team=found.team.slug, repository=found.pk, **changes)
+    _audit(
+        None,
+        actor,
+        "repository.updated",
+        team=found.team.slug,
+        repository=found.pk,
+        before={name: before[name] for name in changes},
+        after=changes,
+        **changes,
+    )
     return found
 
 

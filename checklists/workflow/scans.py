@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .. import webhooks
+from .. import notifications, webhooks
 from ..errors import InvalidInput
 from ..junit import JUnitSummary, parse_junit
 from ..models import (
@@ -197,6 +197,7 @@ def record_scan_result(
             findings=len(run.findings),
             error=run.error,
         )
+        notifications.on_event(release, "scan_failed")
     return run
 
 

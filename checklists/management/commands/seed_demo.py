@@ -20,6 +20,7 @@ PEOPLE = {
     "carol": ("Carol", "Manager", None),
     "ci": ("CI", "Pipeline", Membership.Role.MEMBER),
 }
+OWNER = "bob"
 # The demo team's endpoints are releasegate's own, as `make run` serves it: the API
 # refuses anonymous requests and /healthz is public.
 DEMO_APP = "http://127.0.0.1:8000"
@@ -47,7 +48,11 @@ class Command(BaseCommand):
             team = self._team(users)
             if not Release.objects.filter(team=team).exists():
                 self._releases(team, users)
-        self.stdout.write(self.style.SUCCESS("Demo team 'payments' is ready: alice, bob, dave, carol, ci."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                "Demo team 'payments' is ready: alice, bob (reviewer and owner: /teams/payments/), dave, carol, ci."
+            )
+        )
         if generated:
             self.stdout.write(f"Demo password (shown once): {password}")
 
@@ -68,7 +73,7 @@ class Command(BaseCommand):
             slug="payments",
             defaults={
                 "name": "Payments",
-                "owner": users["bob"],
+                "owner": users[OWNER],
                 "required_approvals": 1,
                 "probe_endpoints": [f"{DEMO_APP}/api/v1/releases/", f"{DEMO_APP}/healthz"],
                 "probe_public_allowlist": [f"{DEMO_APP}/healthz"],
@@ -76,7 +81,13 @@ class Command(BaseCommand):
         )
         for username, (_f, _l, role) in PEOPLE.items():
             if role:
-                Membership.objects.update_or_create(team=team, user=users[username], defaults={"role": role})
+                # bob owns the team: the team pages (/teams/payments/) are his to change.
+                Membership.objects.update_or_create(
+                    team=team, user=users[username], defaults={"role": role, "owner": username == OWNER}
+                )
+        if team.owner_id != users[OWNER].pk:
+            team.owner = users[OWNER]
+            team.save(update_fields=["owner"])
         return team
 
     def _releases(self, team: Team, users: dict[str, User]) -> None:
