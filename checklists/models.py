@@ -872,3 +872,15 @@ class Contribution(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.get_kind_display()} of #{self.release_id}"
+
+
+# The integrations' own rows (GitHub, GitLab, Slack) live beside their code.
+from .integrations.models import (  # noqa: E402, F401
+    DeploymentCheck,
+    GitLabProject,
+    IntegrationDelivery,
+    SeenRequest,
+    SlackAccount,
+    SlackChannel,
+    SlackMessage,
+)

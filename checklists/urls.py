@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .integrations import views as integrations
 
 app_name = "checklists"
 
@@ -34,4 +35,8 @@ urlpatterns = [
     path("exceptions/<int:run_id>/rerun/", views.rerun_scan, name="rerun_scan"),
     path("profile/", views.profile, name="profile"),
     path("profile/token/", views.rotate_token, name="rotate_token"),
+    path("profile/slack/", integrations.slack_link, name="slack_link"),
+    # Signed by GitHub and Slack, not by a session (checklists/integrations/views.py).
+    path("integrations/github/events/", integrations.github_events, name="github_events"),
+    path("integrations/slack/actions/", integrations.slack_actions, name="slack_actions"),
 ]

@@ -18,7 +18,7 @@ from rest_framework.authtoken.models import Token
 from .. import metrics, permissions
 from ..errors import NotAllowed
 from ..filters import HistoryFilter
-from ..models import AuditEvent, ChecklistItem, FollowUp, Membership, Release, ScanRun, SignOff
+from ..models import AuditEvent, ChecklistItem, FollowUp, Membership, Release, ScanRun, SignOff, SlackAccount
 from ..paging import CappedPaginator
 from .common import refusal
 
@@ -195,6 +195,7 @@ def profile(request: HttpRequest) -> HttpResponse:
         "token": Token.objects.filter(user=user).first(),
         "memberships": Membership.objects.filter(user=user).select_related("team").order_by("team__name"),
         "is_manager": permissions.is_manager(user),
+        "slack_account": SlackAccount.objects.filter(user=user).first(),
     }
     return render(request, "checklists/profile.html", context)
 

@@ -17,6 +17,13 @@ functions; no rule lives anywhere else. Each function:
 from ..models import checklist_digest
 from .base import blocking_items, clean_commit, clean_release_data, count_current_approvals
 from .gate import GateStatus, gate_reasons, gate_status, override_freeze
+from .integrations import (
+    answer_deployments,
+    deployment_answer,
+    link_slack_account,
+    request_deployment,
+    unlink_slack_account,
+)
 from .ranges import (
     claim_range_read,
     override_range,
@@ -50,6 +57,11 @@ from .scans import (
 from .team_rules import NewWebhook, close_followup, create_webhook
 
 __all__ = [
+    "answer_deployments",
+    "deployment_answer",
+    "link_slack_account",
+    "request_deployment",
+    "unlink_slack_account",
     "Credentials",
     "GateStatus",
     "NewWebhook",

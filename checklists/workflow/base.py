@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth.models import User
 
 from .. import abilities, approvals, audit, locations, permissions
+from ..integrations import outbox
 from ..errors import InvalidInput, NotFound, TransitionError
 from ..models import (
     LONG_TEXT_MAX,
@@ -183,6 +184,9 @@ def _bump(release: Release, **changes) -> None:
         setattr(release, name, value)
     release.revision += 1
     release.save(update_fields=[*changes, "revision", "updated_at"])
+    # Commit statuses, Slack messages and waiting deployments follow every change (logged now,
+    # sent by tasks once the transaction commits: checklists/integrations/outbox.py).
+    outbox.on_release_changed(release)
 
 
 def _require_open(release: Release) -> None:

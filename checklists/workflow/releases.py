@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import abilities, approvals, followups, notifications, permissions, webhooks
+from ..integrations import outbox
 from ..errors import InvalidInput, NotAllowed, NotFound, TransitionError
 from ..models import (
     EVIDENCE_MAX,
@@ -253,6 +254,7 @@ def submit(release: Release | int, *, actor: User) -> Release:
     _audit(release, actor, "release.submitted", queued_scans=[run.scanner for run in runs], **extra)
     webhooks.emit(release, "submitted", queued_scans=[run.scanner for run in runs])
     notifications.on_submitted(release)
+    outbox.on_submitted(release)  # the team's Slack channel, with Approve / Reject
     return release
 
 
