@@ -92,6 +92,7 @@ def create_release(*, actor: User, team: Team | str, data: dict) -> Release:
         commit=release.commit,
         template=str(template),
     )
+    outbox.on_release_changed(release)  # the commit's first status: pending
     return release
 
 
