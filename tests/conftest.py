@@ -209,7 +209,9 @@ def drain(rounds: int = 10) -> None:
         waiting = DeploymentCheck.objects.filter(state="waiting", release__isnull=False)
         for release_id in set(waiting.values_list("release_id", flat=True)):
             workflow.answer_deployments(release_id)
-        pending = list(IntegrationDelivery.objects.filter(status="pending").order_by("id").values_list("pk", flat=True))
+        pending = list(
+            IntegrationDelivery.objects.filter(status="pending").order_by("id").values_list("pk", flat=True)
+        )
         if not pending:
             return
         for pk in pending:

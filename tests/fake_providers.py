@@ -82,7 +82,9 @@ class FakeProviders:
         if not auth.startswith("Bearer "):
             return False
         try:
-            claims = jwt.decode(auth[7:], self.public_key, algorithms=["RS256"], options={"require": ["iat", "exp", "iss"]})
+            claims = jwt.decode(
+                auth[7:], self.public_key, algorithms=["RS256"], options={"require": ["iat", "exp", "iss"]}
+            )
         except jwt.PyJWTError:
             return False
         return claims["iss"] == self.app_id and claims["exp"] - claims["iat"] <= 600
@@ -134,11 +136,18 @@ class FakeProviders:
     def slack_api(self, req: Sent, method: str) -> tuple[int, dict]:
         if req.headers.get("Authorization") != f"Bearer {self.bot_token}":
             return 200, {"ok": False, "error": "invalid_auth"}
-        body = req.json if req.headers.get("Content-Type", "").startswith("application/json") else {
-            k: v[0] for k, v in parse_qs(req.body.decode()).items()
-        }
+        body = (
+            req.json
+            if req.headers.get("Content-Type", "").startswith("application/json")
+            else {k: v[0] for k, v in parse_qs(req.body.decode()).items()}
+        )
         if method == "chat.postMessage":
-            return 200, {"ok": True, "channel": body.get("channel"), "ts": f"{time.time():.6f}", "message": {}}
+            return 200, {
+                "ok": True,
+                "channel": body.get("channel"),
+                "ts": f"{time.time():.6f}",
+                "message": {},
+            }
         if method == "chat.update":
             return 200, {"ok": True, "channel": body.get("channel"), "ts": body.get("ts")}
         if method == "views.open":

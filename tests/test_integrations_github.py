@@ -41,13 +41,27 @@ def protection_event(fake, sha, *, repo="acme/payments-api", environment="produc
             "environment": environment,
             "created_at": created.isoformat().replace("+00:00", "Z"),
         },
-        "repository": {"id": 5, "name": repo.split("/")[1], "full_name": repo, "owner": {"login": repo.split("/")[0]}},
+        "repository": {
+            "id": 5,
+            "name": repo.split("/")[1],
+            "full_name": repo,
+            "owner": {"login": repo.split("/")[0]},
+        },
         "installation": {"id": INSTALLATION_ID, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ=="},
         "sender": {"login": "octocat", "id": 1},
     }
 
 
-def send_event(client, settings, payload, *, delivery=None, secret=None, signature=None, event="deployment_protection_rule"):
+def send_event(
+    client,
+    settings,
+    payload,
+    *,
+    delivery=None,
+    secret=None,
+    signature=None,
+    event="deployment_protection_rule",
+):
     body = json.dumps(payload).encode()
     key = (secret or settings.GITHUB_APP_WEBHOOK_SECRET).encode()
     signature = signature or "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
@@ -66,10 +80,16 @@ def callbacks(fake):
 
 
 def nothing_recorded():
-    return not DeploymentCheck.objects.exists() and not SeenRequest.objects.exists() and not IntegrationDelivery.objects.filter(kind="github_deployment").exists()
+    return (
+        not DeploymentCheck.objects.exists()
+        and not SeenRequest.objects.exists()
+        and not IntegrationDelivery.objects.filter(kind="github_deployment").exists()
+    )
 
 
-def test_a_deployment_waits_for_the_release_and_proceeds_when_bob_approves(client, settings, providers, gh_release, alice, bob):
+def test_a_deployment_waits_for_the_release_and_proceeds_when_bob_approves(
+    client, settings, providers, gh_release, alice, bob
+):
     in_review = ready_for_review(gh_release, alice)
     response = send_event(client, settings, protection_event(providers, in_review.commit))
     assert response.status_code == 202, response.content
@@ -104,14 +124,18 @@ def test_a_deployment_waits_for_the_release_and_proceeds_when_bob_approves(clien
 def test_an_approved_release_is_approved_at_once(client, settings, providers, gh_release, alice, bob):
     release = ready_for_review(gh_release, alice)
     workflow.sign_off(release, actor=bob, decision="approve")
-    response = send_event(client, settings, protection_event(providers, release.commit, environment="staging"))
+    response = send_event(
+        client, settings, protection_event(providers, release.commit, environment="staging")
+    )
     assert response.json()["state"] == "approved"
     drain()
     [answer] = callbacks(providers)
     assert answer.json["state"] == "approved" and answer.json["environment_name"] == "staging"
 
 
-def test_a_release_closed_for_good_is_rejected_with_the_gates_reasons(client, settings, providers, gh_release, alice):
+def test_a_release_closed_for_good_is_rejected_with_the_gates_reasons(
+    client, settings, providers, gh_release, alice
+):
     workflow.cancel(gh_release, actor=alice, reason="replaced by 2.5")
     response = send_event(client, settings, protection_event(providers, gh_release.commit))
     assert response.json()["state"] == "rejected"
@@ -128,7 +152,10 @@ def test_a_commit_no_release_ships_is_rejected_now(client, settings, providers, 
     assert response.status_code == 202 and response.json()["state"] == "rejected"
     drain()
     [answer] = callbacks(providers)
-    assert answer.json["state"] == "rejected" and "no release of acme/payments-api ships commit abababababab" in answer.json["comment"]
+    assert (
+        answer.json["state"] == "rejected"
+        and "no release of acme/payments-api ships commit abababababab" in answer.json["comment"]
+    )
 
 
 def test_a_repository_nobody_registered_is_rejected(client, settings, providers, gh_release):
@@ -137,12 +164,21 @@ def test_a_repository_nobody_registered_is_rejected(client, settings, providers,
     assert "acme/other is not a repository registered in releasegate" in response.json()["comment"]
 
 
-def test_a_freeze_keeps_the_deployment_waiting_until_it_ends(client, settings, providers, gh_release, alice, bob):
+def test_a_freeze_keeps_the_deployment_waiting_until_it_ends(
+    client, settings, providers, gh_release, alice, bob
+):
     release = ready_for_review(gh_release, alice)
     workflow.sign_off(release, actor=bob, decision="approve")
     now = datetime.now(UTC)
-    window = FreezeWindow.objects.create(team=release.team, starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=1), reason="quarter end")
-    assert send_event(client, settings, protection_event(providers, release.commit)).json()["state"] == "waiting"
+    window = FreezeWindow.objects.create(
+        team=release.team,
+        starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(hours=1),
+        reason="quarter end",
+    )
+    assert (
+        send_event(client, settings, protection_event(providers, release.commit)).json()["state"] == "waiting"
+    )
     drain()
     assert callbacks(providers) == []
     FreezeWindow.objects.filter(pk=window.pk).update(ends_at=now - timedelta(minutes=1))
@@ -158,18 +194,25 @@ def test_a_freeze_keeps_the_deployment_waiting_until_it_ends(client, settings, p
     "tamper",
     ["no signature", "wrong secret", "body changed", "sha1 only"],
 )
-def test_unsigned_or_badly_signed_events_get_401_and_change_nothing(client, settings, providers, gh_release, tamper):
+def test_unsigned_or_badly_signed_events_get_401_and_change_nothing(
+    client, settings, providers, gh_release, tamper
+):
     payload = protection_event(providers, gh_release.commit)
     body = json.dumps(payload).encode()
     good = "sha256=" + hmac.new(settings.GITHUB_APP_WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
-    headers = {"HTTP_X_GITHUB_EVENT": "deployment_protection_rule", "HTTP_X_GITHUB_DELIVERY": str(uuid.uuid4())}
+    headers = {
+        "HTTP_X_GITHUB_EVENT": "deployment_protection_rule",
+        "HTTP_X_GITHUB_DELIVERY": str(uuid.uuid4()),
+    }
     if tamper == "wrong secret":
         headers["HTTP_X_HUB_SIGNATURE_256"] = "sha256=" + hmac.new(b"guess", body, hashlib.sha256).hexdigest()
     elif tamper == "body changed":
         headers["HTTP_X_HUB_SIGNATURE_256"] = good
         body = body.replace(b"production", b"productioN")
     elif tamper == "sha1 only":
-        headers["HTTP_X_HUB_SIGNATURE"] = "sha1=" + hmac.new(settings.GITHUB_APP_WEBHOOK_SECRET.encode(), body, hashlib.sha1).hexdigest()
+        headers["HTTP_X_HUB_SIGNATURE"] = (
+            "sha1=" + hmac.new(settings.GITHUB_APP_WEBHOOK_SECRET.encode(), body, hashlib.sha1).hexdigest()
+        )
     response = client.post(EVENTS, data=body, content_type="application/json", **headers)
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "bad_signature"
@@ -196,7 +239,9 @@ def test_a_replayed_delivery_gets_401_and_changes_nothing(client, settings, prov
 
 
 def test_an_event_older_than_thirty_days_is_refused_as_a_replay(client, settings, providers, gh_release):
-    response = send_event(client, settings, protection_event(providers, gh_release.commit, age=timedelta(days=31)))
+    response = send_event(
+        client, settings, protection_event(providers, gh_release.commit, age=timedelta(days=31))
+    )
     assert response.status_code == 401 and nothing_recorded()
 
 
@@ -219,7 +264,9 @@ def test_a_callback_url_off_the_configured_api_is_refused(client, settings, prov
 
 
 def test_ping_and_other_events_change_nothing(client, settings, providers, gh_release):
-    assert send_event(client, settings, {"zen": "Keep it logically awesome."}, event="ping").status_code == 200
+    assert (
+        send_event(client, settings, {"zen": "Keep it logically awesome."}, event="ping").status_code == 200
+    )
     assert send_event(client, settings, {"action": "created"}, event="deployment").status_code == 202
     assert not DeploymentCheck.objects.exists()
     assert not IntegrationDelivery.objects.exclude(kind="github_status").exists()

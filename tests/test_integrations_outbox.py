@@ -47,7 +47,9 @@ def test_a_configured_project_id_is_used(providers, gitlab_project, release):
     assert providers.sent(r"^/api/v4/")[-1].path.startswith("/api/v4/projects/1234/statuses/")
 
 
-def test_a_rejection_is_a_failed_status_and_cancel_a_canceled_one(providers, gitlab_project, release, alice, bob):
+def test_a_rejection_is_a_failed_status_and_cancel_a_canceled_one(
+    providers, gitlab_project, release, alice, bob
+):
     ready_for_review(release, alice)
     workflow.sign_off(release, actor=bob, decision="reject", comment="no rollback plan")
     drain()
@@ -90,7 +92,9 @@ def test_a_refusal_is_final_and_attempts_are_capped(settings, providers, gitlab_
     assert outbox.deliver(row.pk).status == "failed"
 
 
-def test_deliveries_are_enqueued_only_when_the_change_commits(monkeypatch, providers, gitlab_project, release, alice, django_capture_on_commit_callbacks):
+def test_deliveries_are_enqueued_only_when_the_change_commits(
+    monkeypatch, providers, gitlab_project, release, alice, django_capture_on_commit_callbacks
+):
     sent = []
     monkeypatch.setattr(tasks.deliver_integration, "delay", lambda pk: sent.append(pk))
     with django_capture_on_commit_callbacks(execute=True):
@@ -114,24 +118,31 @@ def test_a_lost_task_is_sent_again_by_the_sweep(monkeypatch, settings, providers
     assert row.pk in tasks.sweep_integrations()["resent"] and sent == [row.pk]
 
 
-def test_secrets_never_reach_logs_delivery_rows_or_the_audit(caplog, providers, gitlab_project, team, release, alice, bob, client, settings):
+def test_secrets_never_reach_logs_delivery_rows_or_the_audit(
+    caplog, providers, gitlab_project, team, release, alice, bob, client, settings
+):
     SlackChannel.objects.create(team=team, bot_token=providers.bot_token, channel="C0RELEASES")
     caplog.set_level(logging.DEBUG)
     providers.fail_next = [500]
     ready_for_review(release, alice)
     workflow.sign_off(release, actor=bob, decision="approve")
     drain()
-    secrets_ = [providers.gitlab_token, providers.bot_token, *providers.issued_tokens, settings.SLACK_SIGNING_SECRET]
+    secrets_ = [
+        providers.gitlab_token,
+        providers.bot_token,
+        *providers.issued_tokens,
+        settings.SLACK_SIGNING_SECRET,
+    ]
     assert providers.sent(r"chat.postMessage") and providers.sent(r"^/api/v4/")
     logged = caplog.text + "".join(str(r.__dict__) for r in caplog.records)
-    rows = "".join(
-        str(v) for v in IntegrationDelivery.objects.values_list("target", "body", "error")
-    )
+    rows = "".join(str(v) for v in IntegrationDelivery.objects.values_list("target", "body", "error"))
     audit = "".join(str(p) for p in AuditEvent.objects.values_list("payload", flat=True))
     for secret in secrets_:
         assert secret not in logged and secret not in rows and secret not in audit
     # The admin never renders a stored secret back.
-    admin = bob.__class__.objects.create_superuser("root", "root@example.com", "pw-" + settings.SECRET_KEY[:8])
+    admin = bob.__class__.objects.create_superuser(
+        "root", "root@example.com", "pw-" + settings.SECRET_KEY[:8]
+    )
     client.force_login(admin)
     page = client.get(f"/admin/checklists/gitlabproject/{gitlab_project.pk}/change/").content.decode()
     assert providers.gitlab_token not in page

@@ -18,7 +18,13 @@ from django.core.management import CommandError, call_command
 from checklists import workflow
 from checklists.errors import TransitionError
 from checklists.integrations import slack
-from checklists.integrations.models import IntegrationDelivery, SeenRequest, SlackAccount, SlackChannel, SlackMessage
+from checklists.integrations.models import (
+    IntegrationDelivery,
+    SeenRequest,
+    SlackAccount,
+    SlackChannel,
+    SlackMessage,
+)
 from checklists.models import AuditEvent, SignOff
 
 from .conftest import drain, ready_for_review
@@ -51,7 +57,13 @@ def press(fake, release_id, action_id, slack_user):
         "channel": {"id": "C0RELEASES", "name": "releases"},
         "response_url": f"{fake.url}/hooks/actions/{WORKSPACE}/1/{secrets.token_hex(8)}",
         "actions": [
-            {"action_id": action_id, "block_id": f"release-{release_id}", "value": str(release_id), "type": "button", "action_ts": "1700000001.1"}
+            {
+                "action_id": action_id,
+                "block_id": f"release-{release_id}",
+                "value": str(release_id),
+                "type": "button",
+                "action_ts": "1700000001.1",
+            }
         ],
     }
 
@@ -82,13 +94,18 @@ def test_submit_posts_the_release_with_approve_and_reject_buttons(providers, cha
     body = posted.json
     assert body["channel"] == "C0RELEASES" and release.title in body["text"]
     actions = [b for b in body["blocks"] if b["type"] == "actions"][0]["elements"]
-    assert [(a["action_id"], a["value"]) for a in actions] == [("approve", str(release.pk)), ("reject", str(release.pk))]
+    assert [(a["action_id"], a["value"]) for a in actions] == [
+        ("approve", str(release.pk)),
+        ("reject", str(release.pk)),
+    ]
     text = json.dumps(body["blocks"])
     assert "What ships" in text and "1 commit(s)" in text and "Checklist" in text and "In review" in text
     assert SlackMessage.objects.filter(release=release, channel="C0RELEASES").count() == 1
 
 
-def test_bob_approves_from_slack_and_the_message_updates(client, settings, providers, channel, linked, release, alice, bob):
+def test_bob_approves_from_slack_and_the_message_updates(
+    client, settings, providers, channel, linked, release, alice, bob
+):
     ready_for_review(release, alice)
     drain()
     response = post(client, settings, press(providers, release.pk, "approve", BOB_SLACK))
@@ -99,13 +116,21 @@ def test_bob_approves_from_slack_and_the_message_updates(client, settings, provi
     assert SignOff.objects.get(release=release).reviewer == bob
     drain()
     [reply] = replies(providers)
-    assert reply.json == {"text": response.json()["text"], "response_type": "ephemeral", "replace_original": False}
+    assert reply.json == {
+        "text": response.json()["text"],
+        "response_type": "ephemeral",
+        "replace_original": False,
+    }
     update = providers.sent(r"/slack/api/chat.update$")[-1].json
     assert update["ts"] == SlackMessage.objects.get(release=release).ts
-    assert "Approved" in json.dumps(update["blocks"]) and not [b for b in update["blocks"] if b["type"] == "actions"]
+    assert "Approved" in json.dumps(update["blocks"]) and not [
+        b for b in update["blocks"] if b["type"] == "actions"
+    ]
 
 
-def test_alice_pressing_approve_on_her_own_release_is_refused_with_the_reason(client, settings, providers, channel, linked, release, alice):
+def test_alice_pressing_approve_on_her_own_release_is_refused_with_the_reason(
+    client, settings, providers, channel, linked, release, alice
+):
     ready_for_review(release, alice)
     revision = release.revision
     response = post(client, settings, press(providers, release.pk, "approve", ALICE_SLACK))
@@ -119,7 +144,9 @@ def test_alice_pressing_approve_on_her_own_release_is_refused_with_the_reason(cl
     assert reply.json["text"] == response.json()["text"] and reply.json["response_type"] == "ephemeral"
 
 
-def test_reject_opens_a_dialog_and_its_comment_rejects_the_release(client, settings, providers, channel, linked, release, alice, bob):
+def test_reject_opens_a_dialog_and_its_comment_rejects_the_release(
+    client, settings, providers, channel, linked, release, alice, bob
+):
     ready_for_review(release, alice)
     pressed = press(providers, release.pk, "reject", BOB_SLACK)
     response = post(client, settings, pressed)
@@ -145,7 +172,10 @@ def test_reject_opens_a_dialog_and_its_comment_rejects_the_release(client, setti
         }
 
     empty = post(client, settings, submission(""))
-    assert empty.json() == {"response_action": "errors", "errors": {"comment": "A rejection needs a comment."}}
+    assert empty.json() == {
+        "response_action": "errors",
+        "errors": {"comment": "A rejection needs a comment."},
+    }
     release.refresh_from_db()
     assert release.status == "in_review"
     done = post(client, settings, submission("The rollback plan names the wrong version."))
@@ -153,20 +183,30 @@ def test_reject_opens_a_dialog_and_its_comment_rejects_the_release(client, setti
     release.refresh_from_db()
     assert release.status == "draft"
     signoff = SignOff.objects.get(release=release)
-    assert (signoff.reviewer, signoff.decision, signoff.comment) == (bob, "reject", "The rollback plan names the wrong version.")
+    assert (signoff.reviewer, signoff.decision, signoff.comment) == (
+        bob,
+        "reject",
+        "The rollback plan names the wrong version.",
+    )
     drain()
     assert "You rejected" in replies(providers)[-1].json["text"]
 
 
-def test_alice_cannot_even_open_the_reject_dialog_on_her_own_release(client, settings, providers, channel, linked, release, alice):
+def test_alice_cannot_even_open_the_reject_dialog_on_her_own_release(
+    client, settings, providers, channel, linked, release, alice
+):
     ready_for_review(release, alice)
     response = post(client, settings, press(providers, release.pk, "reject", ALICE_SLACK))
     assert response.json()["outcome"] == "self_review"
     assert not IntegrationDelivery.objects.filter(kind="slack_dialog").exists()
 
 
-def test_without_a_bot_token_reject_points_to_the_release_page(client, settings, providers, team, linked, release, alice):
-    SlackChannel.objects.create(team=team, webhook_url=f"{providers.url}/hooks/services/T0ACME/B0/{secrets.token_hex(8)}")
+def test_without_a_bot_token_reject_points_to_the_release_page(
+    client, settings, providers, team, linked, release, alice
+):
+    SlackChannel.objects.create(
+        team=team, webhook_url=f"{providers.url}/hooks/services/T0ACME/B0/{secrets.token_hex(8)}"
+    )
     ready_for_review(release, alice)
     response = post(client, settings, press(providers, release.pk, "reject", BOB_SLACK))
     assert response.json()["outcome"] == "comment_needed"
@@ -176,7 +216,9 @@ def test_without_a_bot_token_reject_points_to_the_release_page(client, settings,
     assert [b for b in posted.json["blocks"] if b["type"] == "actions"]
 
 
-def test_an_unlinked_slack_user_gets_a_link_and_nothing_changes(client, settings, providers, channel, release, alice, dave):
+def test_an_unlinked_slack_user_gets_a_link_and_nothing_changes(
+    client, settings, providers, channel, release, alice, dave
+):
     ready_for_review(release, alice)
     response = post(client, settings, press(providers, release.pk, "approve", NEWCOMER_SLACK))
     assert response.json()["outcome"] == "not_linked"
@@ -214,21 +256,34 @@ def test_the_profile_shows_the_link_and_unlinks_it(client, alice, linked):
     assert "Not linked" in client.get("/profile/").content.decode()
 
 
-@pytest.mark.parametrize("problem", ["no signature", "wrong secret", "stale", "future", "body changed", "not a number"])
-def test_unsigned_stale_or_forged_requests_get_401_and_change_nothing(client, settings, providers, channel, linked, release, alice, problem):
+@pytest.mark.parametrize(
+    "problem", ["no signature", "wrong secret", "stale", "future", "body changed", "not a number"]
+)
+def test_unsigned_stale_or_forged_requests_get_401_and_change_nothing(
+    client, settings, providers, channel, linked, release, alice, problem
+):
     ready_for_review(release, alice)
     payload = press(providers, release.pk, "approve", BOB_SLACK)
     body = urlencode({"payload": json.dumps(payload)})
     ts = str(int(time.time()))
-    sign = lambda key, t, b: "v0=" + hmac.new(key.encode(), f"v0:{t}:{b}".encode(), hashlib.sha256).hexdigest()  # noqa: E731
-    headers = {"HTTP_X_SLACK_REQUEST_TIMESTAMP": ts, "HTTP_X_SLACK_SIGNATURE": sign(settings.SLACK_SIGNING_SECRET, ts, body)}
+
+    def sign(key, t, b):
+        return "v0=" + hmac.new(key.encode(), f"v0:{t}:{b}".encode(), hashlib.sha256).hexdigest()
+
+    headers = {
+        "HTTP_X_SLACK_REQUEST_TIMESTAMP": ts,
+        "HTTP_X_SLACK_SIGNATURE": sign(settings.SLACK_SIGNING_SECRET, ts, body),
+    }
     if problem == "no signature":
         del headers["HTTP_X_SLACK_SIGNATURE"]
     elif problem == "wrong secret":
         headers["HTTP_X_SLACK_SIGNATURE"] = sign("guess", ts, body)
     elif problem in ("stale", "future"):
         moved = str(int(time.time()) + (-301 if problem == "stale" else 301))
-        headers = {"HTTP_X_SLACK_REQUEST_TIMESTAMP": moved, "HTTP_X_SLACK_SIGNATURE": sign(settings.SLACK_SIGNING_SECRET, moved, body)}
+        headers = {
+            "HTTP_X_SLACK_REQUEST_TIMESTAMP": moved,
+            "HTTP_X_SLACK_SIGNATURE": sign(settings.SLACK_SIGNING_SECRET, moved, body),
+        }
     elif problem == "body changed":
         body = body.replace("approve", "approvf", 1)
     else:
@@ -237,10 +292,15 @@ def test_unsigned_stale_or_forged_requests_get_401_and_change_nothing(client, se
     assert response.status_code == 401
     release.refresh_from_db()
     assert release.status == "in_review" and not release.signoffs.exists()
-    assert not SeenRequest.objects.exists() and not IntegrationDelivery.objects.filter(kind="slack_reply").exists()
+    assert (
+        not SeenRequest.objects.exists()
+        and not IntegrationDelivery.objects.filter(kind="slack_reply").exists()
+    )
 
 
-def test_a_replay_inside_the_window_gets_401_and_changes_nothing(client, settings, providers, channel, linked, release, alice, bob):
+def test_a_replay_inside_the_window_gets_401_and_changes_nothing(
+    client, settings, providers, channel, linked, release, alice, bob
+):
     ready_for_review(release, alice)
     payload = press(providers, release.pk, "reject", BOB_SLACK)
     ts = int(time.time())
@@ -252,17 +312,24 @@ def test_a_replay_inside_the_window_gets_401_and_changes_nothing(client, setting
 
 def test_without_a_signing_secret_every_request_is_refused(client, settings, providers, release):
     settings.SLACK_SIGNING_SECRET = ""
-    assert post(client, settings, press(providers, release.pk, "approve", BOB_SLACK), secret="x").status_code == 401
+    assert (
+        post(client, settings, press(providers, release.pk, "approve", BOB_SLACK), secret="x").status_code
+        == 401
+    )
 
 
-def test_a_response_url_off_slacks_hooks_host_is_refused(client, settings, providers, channel, linked, release, alice):
+def test_a_response_url_off_slacks_hooks_host_is_refused(
+    client, settings, providers, channel, linked, release, alice
+):
     ready_for_review(release, alice)
     payload = press(providers, release.pk, "approve", BOB_SLACK)
     payload["response_url"] = "http://127.0.0.1:1/hooks/actions/T/1/x"
     response = post(client, settings, payload)
     assert response.status_code == 400
     release.refresh_from_db()
-    assert release.status == "in_review" and not IntegrationDelivery.objects.filter(kind="slack_reply").exists()
+    assert (
+        release.status == "in_review" and not IntegrationDelivery.objects.filter(kind="slack_reply").exists()
+    )
 
 
 def test_the_link_command_links_refuses_a_taken_id_and_unlinks(alice, bob, capsys):

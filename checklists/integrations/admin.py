@@ -104,5 +104,15 @@ class DeploymentCheckAdmin(ReadOnly):
 
 @admin.register(IntegrationDelivery)
 class IntegrationDeliveryAdmin(ReadOnly):
-    list_display = ["id", "kind", "release", "sha", "state", "status", "attempts", "response_status", "created_at"]
+    list_display = [
+        "id",
+        "kind",
+        "release",
+        "sha",
+        "state",
+        "status",
+        "attempts",
+        "response_status",
+        "created_at",
+    ]
     list_filter = ["kind", "status"]

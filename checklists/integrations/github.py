@@ -181,7 +181,9 @@ def installation_for(full_name: str) -> int:
         raise APIError(f"The GitHub App is not installed on {full_name}.", status=404, final=True)
     installation = response.json().get("id")
     if response.status != 200 or not isinstance(installation, int):
-        raise APIError(f"GitHub answered {response.status} for the installation of {full_name}.", status=response.status)
+        raise APIError(
+            f"GitHub answered {response.status} for the installation of {full_name}.", status=response.status
+        )
     cache.set(key, installation, 3600)
     return installation
 
@@ -191,7 +193,9 @@ def installation_token(installation_id: int) -> str:
     if cached := cache.get(_token_key(installation_id)):
         return cached
     response = http.request(
-        "POST", api_url(f"/app/installations/{int(installation_id)}/access_tokens"), headers=api_headers(app_jwt())
+        "POST",
+        api_url(f"/app/installations/{int(installation_id)}/access_tokens"),
+        headers=api_headers(app_jwt()),
     )
     data = response.json()
     token = data.get("token")

@@ -106,7 +106,11 @@ class DeploymentCheck(models.Model):
         REJECTED = "rejected", "Rejected"
 
     release = models.ForeignKey(
-        "checklists.Release", null=True, blank=True, on_delete=models.PROTECT, related_name="deployment_checks"
+        "checklists.Release",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="deployment_checks",
     )
     repository = models.CharField(max_length=200, help_text="owner/name on GitHub")
     sha = models.CharField(max_length=40)

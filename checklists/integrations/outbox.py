@@ -78,7 +78,9 @@ def _status_rows(release: Release) -> list[IntegrationDelivery]:
         .values_list("kind", "sha", "target", "state", "status")[:500]
     )
     for kind, sha, target, state, row_status in earlier:
-        newest.setdefault((kind, sha), (target, state if row_status != DStatus.PENDING else status.SUPERSEDED))
+        newest.setdefault(
+            (kind, sha), (target, state if row_status != DStatus.PENDING else status.SUPERSEDED)
+        )
     for (kind, sha), (target, state) in newest.items():
         if state != status.SUPERSEDED and kind in {k for k, _ in targets}:
             rows.append(IntegrationDelivery(kind=kind, release=release, sha=sha, target=target))
@@ -107,7 +109,9 @@ def on_submitted(release: Release) -> None:
     log(Kind.SLACK_POST, release=release, target=target)
 
 
-def log(kind: str, *, release: Release | None = None, body: dict | None = None, **fields) -> IntegrationDelivery:
+def log(
+    kind: str, *, release: Release | None = None, body: dict | None = None, **fields
+) -> IntegrationDelivery:
     """Log one delivery now; it is enqueued when the current transaction commits."""
     row = IntegrationDelivery.objects.create(kind=kind, release=release, body=body or {}, **fields)
     _enqueue_on_commit([row])
@@ -148,19 +152,25 @@ def _claim(delivery_id: int) -> IntegrationDelivery | Outcome:
     """Take the row for sending; compute what a following row sends, under the release's lock."""
     now = timezone.now()
     with transaction.atomic():
-        release_id = IntegrationDelivery.objects.filter(pk=delivery_id).values_list("release_id", flat=True).first()
+        release_id = (
+            IntegrationDelivery.objects.filter(pk=delivery_id).values_list("release_id", flat=True).first()
+        )
         if release_id is not None:
             Release.objects.select_for_update(of=("self",), no_key=True).filter(pk=release_id).first()
         row = (
             IntegrationDelivery.objects.select_for_update(of=("self",))
-            .select_related("release__team", "release__author", "release__repository", "message", "deployment_check")
+            .select_related(
+                "release__team", "release__author", "release__repository", "message", "deployment_check"
+            )
             .filter(pk=delivery_id)
             .first()
         )
         if row is None:
             return Outcome("gone")
         fresh_claim = row.claimed_at is not None and row.claimed_at > now - timedelta(seconds=claim_timeout())
-        if row.status not in (DStatus.PENDING, DStatus.SENDING) or (row.status == DStatus.SENDING and fresh_claim):
+        if row.status not in (DStatus.PENDING, DStatus.SENDING) or (
+            row.status == DStatus.SENDING and fresh_claim
+        ):
             return Outcome(row.status)
         if row.kind in FOLLOWING:
             siblings = IntegrationDelivery.objects.filter(
@@ -286,7 +296,11 @@ def _send_github_deployment(row: IntegrationDelivery) -> int:
 
 
 def _send_gitlab_status(row: IntegrationDelivery) -> int:
-    project = GitLabProject.objects.select_related("repository").filter(repository_id=row.release.repository_id).first()
+    project = (
+        GitLabProject.objects.select_related("repository")
+        .filter(repository_id=row.release.repository_id)
+        .first()
+    )
     if project is None or not project.active:
         raise Final("The repository has no active GitLab project any more.")
     response = http.request(
@@ -337,8 +351,16 @@ def _send_slack_post(row: IntegrationDelivery) -> int:
             channel=answer.get("channel") or channel.channel, ts=ts, defaults={"release": row.release}
         )
         # A change made while this was being posted is shown by one update.
-        if Release.objects.filter(pk=row.release_id).values_list("revision", flat=True).first() != row.release.revision:
-            log(Kind.SLACK_UPDATE, release=row.release, message=message, target=f"{message.channel}/{message.ts}")
+        if (
+            Release.objects.filter(pk=row.release_id).values_list("revision", flat=True).first()
+            != row.release.revision
+        ):
+            log(
+                Kind.SLACK_UPDATE,
+                release=row.release,
+                message=message,
+                target=f"{message.channel}/{message.ts}",
+            )
     return answer.status_code
 
 

@@ -93,7 +93,9 @@ def read_link_token(token: str) -> tuple[str, str]:
 
 def link_url(slack_user_id: str, slack_team_id: str) -> str:
     path = reverse("checklists:slack_link")
-    return f"{settings.RELEASEGATE_BASE_URL.rstrip('/')}{path}?token={link_token(slack_user_id, slack_team_id)}"
+    return (
+        f"{settings.RELEASEGATE_BASE_URL.rstrip('/')}{path}?token={link_token(slack_user_id, slack_team_id)}"
+    )
 
 
 # --- what releasegate says in Slack ---------------------------------------------------------
@@ -122,7 +124,9 @@ def _shipping_text(facts: abilities.Facts) -> str:
         f"{esc(rng.get_relation_display().lower())}"
     ]
     for commit in found.commits[:MAX_COMMITS_SHOWN]:
-        lines.append(f"• `{commit.get('sha', '')[:8]}` {esc(commit.get('subject', ''))} — {esc(commit.get('author_name', ''))}")
+        lines.append(
+            f"• `{commit.get('sha', '')[:8]}` {esc(commit.get('subject', ''))} — {esc(commit.get('author_name', ''))}"
+        )
     if len(found.commits) > MAX_COMMITS_SHOWN:
         lines.append(f"• … and {len(found.commits) - MAX_COMMITS_SHOWN} more")
     if sentence := found.relation_sentence():
@@ -145,8 +149,10 @@ def message(release: Release) -> dict:
     facts = abilities.Facts(release)
     url = release_url(release)
     status = release.get_status_display()
-    approvals = len(facts.counting) if release.status == Release.Status.APPROVED else sum(
-        1 for s in facts.signoffs if not s.stale and s.decision == "approve"
+    approvals = (
+        len(facts.counting)
+        if release.status == Release.Status.APPROVED
+        else sum(1 for s in facts.signoffs if not s.stale and s.decision == "approve")
     )
     headline = (
         f"*<{url}|{esc(release.title)}>* (#{release.pk}, {esc(release.team.name)}) by "
@@ -207,7 +213,10 @@ def reject_dialog(release: Release, response_url: str) -> dict:
         "blocks": [
             {
                 "type": "section",
-                "text": {"type": "mrkdwn", "text": f"*{esc(release.title)}* (#{release.pk}): say what must change."},
+                "text": {
+                    "type": "mrkdwn",
+                    "text": f"*{esc(release.title)}* (#{release.pk}): say what must change.",
+                },
             },
             {
                 "type": "input",

@@ -42,12 +42,16 @@ def _rejection(release: Release) -> SignOff | None:
 def commit_state(release: Release, sha: str) -> CommitState:
     if sha != release.commit:
         return CommitState(
-            "error", f"Release #{release.pk} now ships {release.commit[:12]}, not this commit.", superseded=True
+            "error",
+            f"Release #{release.pk} now ships {release.commit[:12]}, not this commit.",
+            superseded=True,
         )
     status = release.status
     if status == Status.DRAFT:
         if rejection := _rejection(release):
-            return CommitState("failure", f"Rejected by {rejection.reviewer.get_username()}: {rejection.comment}")
+            return CommitState(
+                "failure", f"Rejected by {rejection.reviewer.get_username()}: {rejection.comment}"
+            )
         return CommitState("pending", "The checklist is being worked on (draft).")
     if status == Status.IN_REVIEW:
         return CommitState("pending", "Waiting for review.")

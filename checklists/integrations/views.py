@@ -64,7 +64,9 @@ def github_events(request: HttpRequest) -> HttpResponse:
     """GitHub App webhook: `deployment_protection_rule` events ask the gate."""
     secret = settings.GITHUB_APP_WEBHOOK_SECRET
     if not secret:
-        return _error(401, "not_configured", "GITHUB_APP_WEBHOOK_SECRET is not set: events cannot be verified.")
+        return _error(
+            401, "not_configured", "GITHUB_APP_WEBHOOK_SECRET is not set: events cannot be verified."
+        )
     body = request.body
     if not github.signature_is_valid(secret, body, request.headers.get("X-Hub-Signature-256")):
         return _error(401, "bad_signature", "X-Hub-Signature-256 is missing or does not match the body.")
@@ -84,7 +86,9 @@ def github_events(request: HttpRequest) -> HttpResponse:
             if event == "ping":
                 return JsonResponse({"ok": True})
             if event != "deployment_protection_rule" or payload.get("action") != "requested":
-                return JsonResponse({"ignored": f"releasegate does not act on {event or 'unnamed'} events."}, status=202)
+                return JsonResponse(
+                    {"ignored": f"releasegate does not act on {event or 'unnamed'} events."}, status=202
+                )
             return _deployment_requested(payload, delivery)
     except Replayed:
         return _error(401, "replayed", f"Delivery {delivery} was handled already; a replay changes nothing.")
@@ -148,7 +152,9 @@ def slack_actions(request: HttpRequest) -> HttpResponse:
     try:
         slack.verify(request.body, request.headers.get("X-Slack-Request-Timestamp"), signature)
     except slack.Refused as exc:
-        return JsonResponse({"text": exc.message, "error": {"code": "bad_signature", "message": exc.message}}, status=401)
+        return JsonResponse(
+            {"text": exc.message, "error": {"code": "bad_signature", "message": exc.message}}, status=401
+        )
     try:
         payload = json.loads(request.POST.get("payload", ""))
         if not isinstance(payload, dict):
@@ -168,7 +174,9 @@ def slack_actions(request: HttpRequest) -> HttpResponse:
         message = "This request was handled already; a replay changes nothing."
         return JsonResponse({"text": message, "error": {"code": "replayed", "message": message}}, status=401)
     except slack.Refused as exc:
-        return JsonResponse({"text": exc.message, "error": {"code": "invalid", "message": exc.message}}, status=exc.status)
+        return JsonResponse(
+            {"text": exc.message, "error": {"code": "invalid", "message": exc.message}}, status=exc.status
+        )
     except BadPayload as exc:
         return _error(400, "invalid", str(exc))
 
@@ -181,7 +189,11 @@ def _linked_user(payload: dict):
     if not isinstance(slack_user, str) or not slack_user:
         raise BadPayload("The payload names no Slack user.")
     account = SlackAccount.objects.select_related("user").filter(slack_user_id=slack_user).first()
-    if account is None or not account.user.is_active or (account.slack_team_id and account.slack_team_id != team):
+    if (
+        account is None
+        or not account.user.is_active
+        or (account.slack_team_id and account.slack_team_id != team)
+    ):
         return None, (
             "Your Slack account is not linked to a releasegate account, so releasegate cannot act for you. "
             f"Link it (this link is yours and works for 15 minutes): {slack.link_url(slack_user, str(team))}"
@@ -241,9 +253,15 @@ def _button(payload: dict) -> JsonResponse:
         IntegrationDelivery.Kind.SLACK_DIALOG,
         release=release,
         target="views.open",
-        body={"trigger_id": trigger, "view": slack.reject_dialog(release, response_url), "response_url": response_url},
+        body={
+            "trigger_id": trigger,
+            "view": slack.reject_dialog(release, response_url),
+            "response_url": response_url,
+        },
     )
-    return JsonResponse({**slack.reply("A rejection needs a comment: a dialog opens for it."), "outcome": "dialog"})
+    return JsonResponse(
+        {**slack.reply("A rejection needs a comment: a dialog opens for it."), "outcome": "dialog"}
+    )
 
 
 def _dialog_submitted(payload: dict) -> JsonResponse:
@@ -290,13 +308,17 @@ def slack_link(request: HttpRequest) -> HttpResponse:
     try:
         slack_user, slack_team = slack.read_link_token(token)
     except signing.BadSignature:
-        messages.error(request, "That Slack link is invalid or older than 15 minutes; press a button in Slack again.")
+        messages.error(
+            request, "That Slack link is invalid or older than 15 minutes; press a button in Slack again."
+        )
         return redirect("checklists:profile")
     if request.method == "GET":
         context = {"slack_user": slack_user, "slack_team": slack_team, "token": token}
         return render(request, "checklists/slack_link.html", context)
     try:
-        workflow.link_slack_account(request.user, actor=request.user, slack_user_id=slack_user, slack_team_id=slack_team)
+        workflow.link_slack_account(
+            request.user, actor=request.user, slack_user_id=slack_user, slack_team_id=slack_team
+        )
     except WorkflowError as exc:
         messages.error(request, exc.message)
         return redirect("checklists:profile")

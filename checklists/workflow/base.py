@@ -8,8 +8,8 @@ from typing import Any
 from django.contrib.auth.models import User
 
 from .. import abilities, approvals, audit, locations, permissions
-from ..integrations import outbox
 from ..errors import InvalidInput, NotFound, TransitionError
+from ..integrations import outbox
 from ..models import (
     LONG_TEXT_MAX,
     TITLE_MAX,

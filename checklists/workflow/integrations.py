@@ -160,7 +160,9 @@ def link_slack_account(
     account, _ = SlackAccount.objects.update_or_create(
         user=user, defaults={"slack_user_id": slack_user_id, "slack_team_id": slack_team_id}
     )
-    _audit(None, actor, "slack.linked", user=user.get_username(), slack_user_id=slack_user_id, team=slack_team_id)
+    _audit(
+        None, actor, "slack.linked", user=user.get_username(), slack_user_id=slack_user_id, team=slack_team_id
+    )
     return account
 
 

@@ -10,8 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import abilities, approvals, followups, notifications, permissions, webhooks
-from ..integrations import outbox
 from ..errors import InvalidInput, NotAllowed, NotFound, TransitionError
+from ..integrations import outbox
 from ..models import (
     EVIDENCE_MAX,
     LONG_TEXT_MAX,

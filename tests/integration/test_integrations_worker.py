@@ -72,14 +72,18 @@ def worker(tmp_path, configured):
         # The set-up's messages are dropped: the test did the scans and ranges itself, and the
         # integrations' deliveries it logged are found again by the sweep (a lost message).
         app.control.purge()
-        env = worker_env(tmp_path, os.environ["CELERY_BROKER_URL"], RELEASEGATE_SCAN_RESEND_SECONDS="2", **configured[1])
+        env = worker_env(
+            tmp_path, os.environ["CELERY_BROKER_URL"], RELEASEGATE_SCAN_RESEND_SECONDS="2", **configured[1]
+        )
         pool.start("integrations", env)
 
     yield begin
     pool.stop_all()
 
 
-def test_a_github_deployment_waits_and_proceeds_when_bob_approves_in_slack(client, team, alice, bob, configured, worker):
+def test_a_github_deployment_waits_and_proceeds_when_bob_approves_in_slack(
+    client, team, alice, bob, configured, worker
+):
     fake, env = configured
     SlackChannel.objects.create(team=team, bot_token=fake.bot_token, channel="C0RELEASES")
     workflow.link_slack_account(bob, actor=None, slack_user_id="U0BOB")
@@ -97,7 +101,9 @@ def test_a_github_deployment_waits_and_proceeds_when_bob_approves_in_slack(clien
         "installation": {"id": INSTALLATION_ID},
     }
     body = json.dumps(event).encode()
-    signature = "sha256=" + hmac.new(env["GITHUB_APP_WEBHOOK_SECRET"].encode(), body, hashlib.sha256).hexdigest()
+    signature = (
+        "sha256=" + hmac.new(env["GITHUB_APP_WEBHOOK_SECRET"].encode(), body, hashlib.sha256).hexdigest()
+    )
     answer = client.post(
         "/integrations/github/events/",
         data=body,
@@ -120,7 +126,12 @@ def test_a_github_deployment_waits_and_proceeds_when_bob_approves_in_slack(clien
     }
     form = urlencode({"payload": json.dumps(payload)})
     ts = str(int(time.time()))
-    slack_signature = "v0=" + hmac.new(env["SLACK_SIGNING_SECRET"].encode(), f"v0:{ts}:{form}".encode(), hashlib.sha256).hexdigest()
+    slack_signature = (
+        "v0="
+        + hmac.new(
+            env["SLACK_SIGNING_SECRET"].encode(), f"v0:{ts}:{form}".encode(), hashlib.sha256
+        ).hexdigest()
+    )
     pressed = client.post(
         "/integrations/slack/actions/",
         data=form,

@@ -31,7 +31,9 @@ class Command(BaseCommand):
                 return
             if not slack_user_id:
                 raise CommandError("Give the Slack member id (U…), or --unlink.")
-            account = workflow.link_slack_account(found, actor=None, slack_user_id=slack_user_id, slack_team_id=team)
+            account = workflow.link_slack_account(
+                found, actor=None, slack_user_id=slack_user_id, slack_team_id=team
+            )
         except WorkflowError as exc:
             raise CommandError(exc.message) from None
         self.stdout.write(f"{found.get_username()} = Slack {account.slack_user_id}")
