@@ -47,7 +47,7 @@ def protection_event(fake, sha, *, repo="acme/payments-api", environment="produc
             "full_name": repo,
             "owner": {"login": repo.split("/")[0]},
         },
-        "installation": {"id": INSTALLATION_ID, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ=="},
+        "installation": {"id": INSTALLATION_ID},
         "sender": {"login": "octocat", "id": 1},
     }
 
