@@ -146,3 +146,17 @@ def test_secrets_never_reach_logs_delivery_rows_or_the_audit(
     client.force_login(admin)
     page = client.get(f"/admin/checklists/gitlabproject/{gitlab_project.pk}/change/").content.decode()
     assert providers.gitlab_token not in page
+
+
+def test_an_unexpected_error_is_recorded_and_retried_not_left_claimed(
+    monkeypatch, providers, gitlab_project, release
+):
+    def broken(row):
+        raise KeyError("surprise")
+
+    monkeypatch.setitem(outbox.SENDERS, "gitlab_status", broken)
+    [row] = IntegrationDelivery.objects.filter(kind="gitlab_status")
+    outcome = outbox.deliver(row.pk)
+    row.refresh_from_db()
+    assert (outcome.status, row.status, row.claimed_at) == ("pending", "pending", None)
+    assert row.error == "Unexpected error; the worker log has details."

@@ -236,6 +236,9 @@ def deliver(delivery_id: int) -> Outcome:
         final = code not in ("ratelimited", "internal_error", "fatal_error", "service_unavailable")
     except OSError as exc:  # slack_sdk's urllib errors
         error = f"{type(exc).__name__}: {exc}"[:300]
+    except Exception:  # a bug must not leave the row claimed for ever: retried, then failed
+        logger.exception("integration delivery %s (%s) failed unexpectedly", row.pk, row.kind)
+        error = "Unexpected error; the worker log has details."
     attempts = row.attempts
     now = timezone.now()
     if not error:
