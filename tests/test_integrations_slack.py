@@ -238,8 +238,12 @@ def test_an_unlinked_slack_user_gets_a_link_and_nothing_changes(
 
 
 def test_a_forged_or_expired_link_links_nothing(client, settings, dave, providers):
+    from django.core import signing
+
     client.force_login(dave)
-    forged = client.post("/profile/slack/", {"token": "eyJ1IjoiVTBCT0IifQ:forged:sig"})
+    # Signed by this server, but for another purpose: not a link Slack vouched for.
+    other_purpose = signing.dumps({"u": "U0BOB", "t": WORKSPACE}, salt="another-purpose")
+    forged = client.post("/profile/slack/", {"token": other_purpose})
     assert forged.status_code == 302 and not SlackAccount.objects.exists()
     old = slack.link_token("U0OLD", WORKSPACE)
     settings.SECRET_KEY = settings.SECRET_KEY + "rotated"

@@ -21,7 +21,9 @@ from .conftest import ready_for_review
 DOC = Path(__file__).resolve().parents[1] / "docs" / "ci.md"
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not all(Path(p).exists() for p in ("/usr/bin/curl", "/usr/bin/jq")), reason="needs curl and jq"),
+    pytest.mark.skipif(
+        not all(Path(p).exists() for p in ("/usr/bin/curl", "/usr/bin/jq")), reason="needs curl and jq"
+    ),
 ]
 
 
@@ -78,7 +80,9 @@ def test_the_documented_job_waits_until_bob_approves(server, release, alice, bob
     assert output.rstrip().endswith("releasegate: the gate is open")
 
 
-def test_the_documented_job_stops_at_once_on_a_wrong_token_and_after_its_deadline(server, release, alice, ci_user):
+def test_the_documented_job_stops_at_once_on_a_wrong_token_and_after_its_deadline(
+    server, release, alice, ci_user
+):
     job = run_job(server, release, "wrong")
     output, _ = job.communicate(timeout=30)
     assert job.returncode == 1 and "unexpected answer 401" in output

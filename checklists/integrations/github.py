@@ -170,8 +170,8 @@ def _token_key(installation_id: int) -> str:
 
 def installation_for(full_name: str) -> int:
     """The App's installation on `owner/name` (asked once, then remembered for an hour)."""
-    key = f"integrations:github-installation:{full_name.lower()}"
-    if cached := cache.get(key):
+    cache_key = f"integrations:github-installation:{full_name.lower()}"
+    if cached := cache.get(cache_key):
         return cached
     owner, name = full_name.split("/", 1)
     response = http.request(
@@ -184,7 +184,7 @@ def installation_for(full_name: str) -> int:
         raise APIError(
             f"GitHub answered {response.status} for the installation of {full_name}.", status=response.status
         )
-    cache.set(key, installation, 3600)
+    cache.set(cache_key, installation, 3600)
     return installation
 
 
