@@ -168,10 +168,13 @@ def _token_key(installation_id: int) -> str:
     return f"integrations:github-token:{installation_id}"
 
 
+def _installation_key(full_name: str) -> str:
+    return f"integrations:github-installation:{full_name.lower()}"
+
+
 def installation_for(full_name: str) -> int:
     """The App's installation on `owner/name` (asked once, then remembered for an hour)."""
-    cache_key = f"integrations:github-installation:{full_name.lower()}"
-    if cached := cache.get(cache_key):
+    if cached := cache.get(_installation_key(full_name)):
         return cached
     owner, name = full_name.split("/", 1)
     response = http.request(
@@ -184,7 +187,7 @@ def installation_for(full_name: str) -> int:
         raise APIError(
             f"GitHub answered {response.status} for the installation of {full_name}.", status=response.status
         )
-    cache.set(cache_key, installation, 3600)
+    cache.set(_installation_key(full_name), installation, 3600)
     return installation
 
 
