@@ -160,3 +160,24 @@ def test_an_unexpected_error_is_recorded_and_retried_not_left_claimed(
     row.refresh_from_db()
     assert (outcome.status, row.status, row.claimed_at) == ("pending", "pending", None)
     assert row.error == "Unexpected error; the worker log has details."
+
+
+def test_admin_keeps_stored_secrets_when_left_blank_and_checks_the_webhook_host(settings, providers, team):
+    from checklists.integrations.admin import SlackChannelForm
+
+    form = SlackChannelForm(
+        data={"team": team.pk, "webhook_url": "https://evil.example.net/services/x", "active": True}
+    )
+    assert not form.is_valid() and "webhook_url" in form.errors
+    good = f"{providers.url}/hooks/services/T0/B0/abc"
+    form = SlackChannelForm(data={"team": team.pk, "webhook_url": good, "active": True})
+    assert form.is_valid(), form.errors
+    channel = form.save()
+    edit = SlackChannelForm(
+        data={"team": team.pk, "webhook_url": "", "channel": "", "active": False}, instance=channel
+    )
+    assert edit.is_valid(), edit.errors
+    edit.save()
+    channel.refresh_from_db()
+    assert (channel.webhook_url, channel.active) == (good, False)
+    assert good not in str(SlackChannelForm(instance=channel)["webhook_url"])

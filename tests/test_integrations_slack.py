@@ -356,3 +356,40 @@ def test_nobody_else_may_link_an_account_for_someone(alice, mallory):
     workflow.link_slack_account(mallory, actor=mallory, slack_user_id="U0MALLORY")
     with pytest.raises(TransitionError):
         workflow.link_slack_account(alice, actor=alice, slack_user_id="U0MALLORY")
+
+
+SLACK_IDS = {
+    "alice": "U0ALICE",
+    "bob": "U0BOB",
+    "dave": "U0DAVE",
+    "ci_user": "U0CI",
+    "carol": "U0CAROL",
+    "mallory": "U0MALLORY",
+}
+
+
+@pytest.mark.parametrize("state", ["draft", "in_review", "approved"])
+@pytest.mark.parametrize("person", list(SLACK_IDS))
+def test_a_press_in_slack_answers_as_the_abilities_do(
+    request, client, settings, providers, channel, release, alice, bob, state, person
+):
+    """Slack is one more path to the same rule: its outcome is abilities_for's answer, and it
+    changes the release exactly when that answer allows it."""
+    from checklists import abilities
+
+    user = request.getfixturevalue(person)
+    workflow.link_slack_account(user, actor=None, slack_user_id=SLACK_IDS[person])
+    if state != "draft":
+        ready_for_review(release, alice)
+    if state == "approved":
+        workflow.sign_off(release, actor=bob, decision="approve")
+    release.refresh_from_db()
+    expected = abilities.abilities_for(user, release)["approve"]
+    revision = release.revision
+    answer = post(client, settings, press(providers, release.pk, "approve", SLACK_IDS[person])).json()
+    release.refresh_from_db()
+    if expected.allowed:
+        assert answer["outcome"] == "approved" and release.revision > revision
+    else:
+        assert answer["outcome"] == expected.code and expected.message in answer["text"]
+        assert release.revision == revision
