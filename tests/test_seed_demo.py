@@ -84,6 +84,7 @@ def test_seed_demo_on_a_new_database_reuses_the_demo_repository_left_in_var(demo
     from checklists.models import Repository
     from tests.factories import ensure_default_template
 
+    ensure_default_template()  # an earlier transactional test's flush removed the seeded one
     call_command("seed_demo", password="demo-password-1")  # releasegate: allow - a test password
     # A new database, the same var/: what `rm db.sqlite3; make run` does.
     from django.core.management import call_command as run
