@@ -457,3 +457,6 @@ class CommitRangeAdmin(ReadOnlyAdmin):
 @admin.register(RangeOverride)
 class RangeOverrideAdmin(ReadOnlyAdmin):
     list_display = ["release", "commit_range", "reviewer", "reason", "created_at"]
+
+
+from .integrations import admin as integrations_admin  # noqa: E402, F401 - registers its models

@@ -996,3 +996,15 @@ class EmailPreference(models.Model):
 
     def __str__(self) -> str:
         return f"email choices of {self.user}"
+
+
+# The integrations' own rows (GitHub, GitLab, Slack) live beside their code.
+from .integrations.models import (  # noqa: E402, F401
+    DeploymentCheck,
+    GitLabProject,
+    IntegrationDelivery,
+    SeenRequest,
+    SlackAccount,
+    SlackChannel,
+    SlackMessage,
+)

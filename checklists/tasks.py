@@ -368,3 +368,48 @@ def deliver_webhook(self, delivery_id: int) -> str:
     if outcome.retry_in is not None:
         raise self.retry(countdown=outcome.retry_in)
     return outcome.status
+
+
+# --- integrations: GitHub, GitLab, Slack (checklists/integrations/outbox.py) -----------------
+
+
+@shared_task(
+    bind=True, acks_late=True, ignore_result=True, max_retries=None, soft_time_limit=60, time_limit=90
+)
+def deliver_integration(self, delivery_id: int) -> str:
+    """Send one logged call to GitHub, GitLab or Slack; retried with backoff while it may succeed."""
+    from .integrations import outbox
+
+    outcome = outbox.deliver(delivery_id)
+    if outcome.retry_in is not None:
+        raise self.retry(countdown=outcome.retry_in)
+    return outcome.status
+
+
+@shared_task(acks_late=True, ignore_result=True, soft_time_limit=60, time_limit=90)
+def answer_deployments(release_id: int) -> int:
+    """Answer the GitHub deployments waiting for this release that its gate now decides."""
+    return len(workflow.answer_deployments(release_id))
+
+
+@shared_task(acks_late=True, ignore_result=True, soft_time_limit=120, time_limit=150)
+def sweep_integrations() -> dict:
+    """Answer waiting deployments (freezes end, approvals expire), re-send lost deliveries,
+    forget replay keys that can no longer be replayed."""
+    from .integrations import outbox
+    from .integrations.models import DeploymentCheck, SeenRequest
+
+    now = timezone.now()
+    done = {"answered": 0, "resent": []}
+    waiting = DeploymentCheck.objects.filter(state=DeploymentCheck.State.WAITING, release__isnull=False)
+    for release_id in list(waiting.values_list("release_id", flat=True).distinct()[:200]):
+        done["answered"] += len(workflow.answer_deployments(release_id))
+    for delivery_id in outbox.unsent(now):
+        if outbox.enqueue(delivery_id):
+            done["resent"].append(delivery_id)
+    # Slack refuses requests older than five minutes itself; GitHub deliveries are kept 30 days.
+    SeenRequest.objects.filter(source="slack", received_at__lt=now - timedelta(minutes=10)).delete()
+    SeenRequest.objects.filter(source="github", received_at__lt=now - timedelta(days=31)).delete()
+    if done["answered"] or done["resent"]:
+        logger.info("integrations sweep: %s", done)
+    return done

@@ -313,8 +313,27 @@ RELEASEGATE_WEBHOOK_BACKOFF_SECONDS = float(env_str("RELEASEGATE_WEBHOOK_BACKOFF
 RELEASEGATE_TEAM_CREATION = env_str("RELEASEGATE_TEAM_CREATION", "everyone")
 if RELEASEGATE_TEAM_CREATION not in {"everyone", "staff"}:
     refuse(f"RELEASEGATE_TEAM_CREATION={RELEASEGATE_TEAM_CREATION!r} is unknown: set it to everyone or staff")
+# --- Integrations: GitHub App, GitLab, Slack (checklists/integrations/, docs/integrations.md) ---
+# Each is off until its secret is set. The API URLs are trusted configuration: they may point
+# anywhere (GitHub Enterprise, a self-managed GitLab); URLs that a payload names are checked
+# against them. Outbound calls retry like webhooks (RELEASEGATE_WEBHOOK_* above).
+GITHUB_APP_ID = env_str("GITHUB_APP_ID")
+GITHUB_APP_PRIVATE_KEY = env_str("GITHUB_APP_PRIVATE_KEY")  # PEM text, or the path of a PEM file
+GITHUB_APP_WEBHOOK_SECRET = env_str("GITHUB_APP_WEBHOOK_SECRET")
+RELEASEGATE_GITHUB_API_URL = env_str("RELEASEGATE_GITHUB_API_URL", "https://api.github.com").rstrip("/")
+# The host of the repositories' locations (github.com, or your GitHub Enterprise host).
+RELEASEGATE_GITHUB_HOST = env_str("RELEASEGATE_GITHUB_HOST")
+RELEASEGATE_GITLAB_API_URL = env_str("RELEASEGATE_GITLAB_API_URL", "https://gitlab.com/api/v4").rstrip("/")
+SLACK_SIGNING_SECRET = env_str("SLACK_SIGNING_SECRET")
+RELEASEGATE_SLACK_API_URL = env_str("RELEASEGATE_SLACK_API_URL", "https://slack.com/api/")
+# Slack's host for incoming webhooks and response_url: nothing else receives those posts.
+RELEASEGATE_SLACK_HOOKS_URL = env_str("RELEASEGATE_SLACK_HOOKS_URL", "https://hooks.slack.com/")
 CELERY_BEAT_SCHEDULE = {
     "sweep-scans": {"task": "checklists.tasks.sweep_scans", "schedule": RELEASEGATE_SWEEP_SECONDS},
+    "sweep-integrations": {
+        "task": "checklists.tasks.sweep_integrations",
+        "schedule": RELEASEGATE_SWEEP_SECONDS,
+    },
 }
 
 # --- Email ----------------------------------------------------------------

@@ -154,3 +154,65 @@ def approved(in_review, bob):
 
 def item(release, key) -> ChecklistItem:
     return release.items.get(key=key)
+
+
+# --- integrations (GitHub, GitLab, Slack): a local server speaking their APIs -------------------
+
+GITHUB_REPOSITORY = "https://github.example.org/acme/payments-api.git"
+
+
+@pytest.fixture(scope="session")
+def app_key():
+    from .fake_providers import new_app_key
+
+    return new_app_key()
+
+
+@pytest.fixture
+def providers(settings, app_key):
+    """GitHub, GitLab and Slack on 127.0.0.1, and releasegate configured to use them."""
+    import secrets
+
+    from .fake_providers import start
+
+    pem, public_key = app_key
+    gitlab_token = "glpat-" + secrets.token_hex(10)
+    bot_token = "xo" + "xb-" + secrets.token_hex(12)
+    fake, stop = start("31337", public_key, gitlab_token, bot_token)
+    settings.GITHUB_APP_ID = "31337"
+    settings.GITHUB_APP_PRIVATE_KEY = pem
+    settings.GITHUB_APP_WEBHOOK_SECRET = secrets.token_hex(16)
+    settings.RELEASEGATE_GITHUB_API_URL = fake.url + "/api/v3"
+    settings.RELEASEGATE_GITHUB_HOST = "github.example.org"
+    settings.RELEASEGATE_GITLAB_API_URL = fake.url + "/api/v4"
+    settings.SLACK_SIGNING_SECRET = secrets.token_hex(16)
+    settings.RELEASEGATE_SLACK_API_URL = fake.url + "/slack/api/"
+    settings.RELEASEGATE_SLACK_HOOKS_URL = fake.url + "/hooks/"
+    settings.RELEASEGATE_WEBHOOK_TIMEOUT = 5
+    yield fake
+    stop()
+
+
+@pytest.fixture
+def gh_release(team, alice, providers):
+    """A draft release of the team's GitHub repository (acme/payments-api)."""
+    register(team, GITHUB_REPOSITORY)
+    return make_release(team, alice, repository=GITHUB_REPOSITORY)
+
+
+def drain(rounds: int = 10) -> None:
+    """Do what the workers would: answer waiting deployments, send every pending delivery."""
+    from checklists.integrations import outbox
+    from checklists.integrations.models import DeploymentCheck, IntegrationDelivery
+
+    for _ in range(rounds):
+        waiting = DeploymentCheck.objects.filter(state="waiting", release__isnull=False)
+        for release_id in set(waiting.values_list("release_id", flat=True)):
+            workflow.answer_deployments(release_id)
+        pending = list(
+            IntegrationDelivery.objects.filter(status="pending").order_by("id").values_list("pk", flat=True)
+        )
+        if not pending:
+            return
+        for pk in pending:
+            outbox.deliver(pk)

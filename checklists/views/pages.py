@@ -18,7 +18,7 @@ from rest_framework.authtoken.models import Token
 from .. import metrics, permissions
 from ..errors import NotAllowed
 from ..filters import HistoryFilter
-from ..models import AuditEvent, ChecklistItem, FollowUp, Membership, Release, ScanRun, SignOff
+from ..models import AuditEvent, ChecklistItem, FollowUp, Membership, Release, ScanRun, SignOff, SlackAccount
 from ..paging import CappedPaginator
 from ..workflow.preferences import email_events_of
 from .common import refusal
@@ -198,6 +198,7 @@ def profile(request: HttpRequest) -> HttpResponse:
         "memberships": Membership.objects.filter(user=user).select_related("team").order_by("team__name"),
         "is_manager": permissions.is_manager(user),
         "email_form": EmailPreferencesForm(initial={"events": email_events_of(user)}),
+        "slack_account": SlackAccount.objects.filter(user=user).first(),
     }
     return render(request, "checklists/profile.html", context)
 

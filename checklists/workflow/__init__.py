@@ -26,6 +26,13 @@ from .checklist_versions import (
     start_draft,
 )
 from .gate import GateStatus, gate_reasons, gate_status, override_freeze
+from .integrations import (
+    answer_deployments,
+    deployment_answer,
+    link_slack_account,
+    request_deployment,
+    unlink_slack_account,
+)
 from .ranges import (
     claim_range_read,
     override_range,
@@ -94,6 +101,11 @@ __all__ = [
     "start_draft",
     "update_team_settings",
     "update_webhook",
+    "answer_deployments",
+    "deployment_answer",
+    "link_slack_account",
+    "request_deployment",
+    "unlink_slack_account",
     "Credentials",
     "GateStatus",
     "NewWebhook",

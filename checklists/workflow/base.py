@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 
 from .. import abilities, approvals, audit, locations, permissions, text
 from ..errors import InvalidInput, NotFound, TransitionError
+from ..integrations import outbox
 from ..models import (
     EVIDENCE_MAX,
     LONG_TEXT_MAX,
@@ -204,6 +205,9 @@ def _bump(release: Release, **changes) -> None:
         setattr(release, name, value)
     release.revision += 1
     release.save(update_fields=[*changes, "revision", "updated_at"])
+    # Commit statuses, Slack messages and waiting deployments follow every change (logged now,
+    # sent by tasks once the transaction commits: checklists/integrations/outbox.py).
+    outbox.on_release_changed(release)
 
 
 def _require_open(release: Release) -> None:

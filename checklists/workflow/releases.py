@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from .. import abilities, approvals, followups, notifications, permissions, webhooks
 from ..errors import InvalidInput, NotAllowed, NotFound, TransitionError
+from ..integrations import outbox
 from ..models import (
     EVIDENCE_MAX,
     LONG_TEXT_MAX,
@@ -91,6 +92,7 @@ def create_release(*, actor: User, team: Team | str, data: dict) -> Release:
         commit=release.commit,
         template=str(template),
     )
+    outbox.on_release_changed(release)  # the commit's first status: pending
     return release
 
 
@@ -254,6 +256,7 @@ def submit(release: Release | int, *, actor: User) -> Release:
     webhooks.emit(release, "submitted", queued_scans=[run.scanner for run in runs])
     notifications.on_submitted(release)
     notifications.on_event(release, "submitted")
+    outbox.on_submitted(release)  # the team's Slack channel, with Approve / Reject
     return release
 
 
