@@ -41,7 +41,8 @@ class ApprovalRulesForm(forms.Form):
     allow_commit_authors_to_review = forms.BooleanField(
         required=False,
         label="People who wrote commits in a release may approve it",
-        help_text="Off by default: only for teams of one or two.",
+        help_text="Off by default: only for teams of one or two. Only staff may turn it on (it lets a "
+        "reviewer approve code he wrote); owners may turn it off.",
     )
     followup_due_working_days = forms.IntegerField(
         min_value=1, max_value=60, label="Hotfix follow-ups due after (working days)"

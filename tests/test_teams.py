@@ -58,6 +58,20 @@ def test_a_settings_change_writes_one_event_with_before_and_after(team, bob):
     assert len(team_events()) == 1  # nothing changed, nothing written
 
 
+def test_only_staff_let_commit_authors_approve_an_owner_who_reviews_may_not(team, bob, in_review):
+    """bob owns the team and reviews for it: he may not switch off the check on his own commits."""
+    with pytest.raises(NotAllowed) as refused:
+        workflow.update_team_settings(team, actor=bob, changes={"allow_commit_authors_to_review": True})
+    assert refused.value.code == "staff_only_setting"
+    team.refresh_from_db()
+    assert team.allow_commit_authors_to_review is False and team_events() == []
+    staff = UserFactory(username="ops", is_staff=True)
+    workflow.update_team_settings(team, actor=staff, changes={"allow_commit_authors_to_review": True})
+    workflow.update_team_settings(team, actor=bob, changes={"allow_commit_authors_to_review": False})
+    team.refresh_from_db()
+    assert team.allow_commit_authors_to_review is False
+
+
 @pytest.mark.parametrize(
     ("changes", "field"),
     [

@@ -311,6 +311,18 @@ def update_team_settings(team: Team | str, *, actor: User | None, changes: dict)
     changed = {name: value for name, value in cleaned.items() if _setting_value(team, name) != value}
     if not changed:
         return team
+    if (
+        changed.get("allow_commit_authors_to_review") is True
+        and actor is not None
+        and not team_policy.is_staff(actor)
+    ):
+        # Letting commit authors approve removes the check that keeps a reviewer from approving
+        # his own code; a team's owner is often one of its reviewers, so only staff turn it on
+        # (owners may turn it off).
+        raise NotAllowed(
+            "Only staff may let authors of a release's commits approve it; ask an administrator.",
+            code="staff_only_setting",
+        )
     before = {name: _setting_value(team, name) for name in changed}
     for name, value in changed.items():
         setattr(team, name, value)
