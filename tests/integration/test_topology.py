@@ -27,8 +27,17 @@ from tests.factories import UserFactory
 from tests.integration.conftest import ROOT, ProtectedEndpoint, Worker, _database_url, worker_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
-WEB_PORTS = (8111, 8112)
-PROBE_PORT = 8113
+
+
+def free_port() -> int:
+    """A port nobody listens on now (two runs of the suite on one machine must not meet)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 JUNIT = b'<testsuite name="s" tests="3" failures="0" errors="0"><testcase name="a"/></testsuite>'
 
 
@@ -108,7 +117,7 @@ def cluster(tmp_path):
     }
     webs, workers = [], []
     try:
-        for port in WEB_PORTS:
+        for port in (free_port(), free_port()):
             env = {**os.environ, "DATABASE_URL": _database_url(), "CELERY_BROKER_URL": broker,
                    "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING", **common}  # fmt: skip
             webs.append(Web(port, tmp_path, env))
@@ -130,7 +139,7 @@ def test_the_whole_journey_across_two_web_processes_and_two_workers(
     team, alice, bob, ci_user, tmp_path, cluster
 ):
     (web_a, web_b), workers = cluster
-    endpoint = ProtectedEndpoint(PROBE_PORT)
+    endpoint = ProtectedEndpoint(free_port())
     try:
         team.probe_endpoints = endpoint.urls(1)
         team.save()
