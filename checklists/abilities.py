@@ -218,7 +218,9 @@ def signoff_refusal(
     if refusal := reviewer_refusal(user, release, facts):
         return refusal
     expired = {s.pk for s in facts.expired}
-    renewing = release.status == Status.APPROVED and bool(expired)
+    # An approved release whose approvals no longer suffice (one expired, the team now requires
+    # more, a required group is unfilled) takes another approval: that is its way out.
+    renewing = release.status == Status.APPROVED and bool(expired or facts.shortfall)
     if release.status != Status.IN_REVIEW and not renewing:
         return TransitionError(f"Only a release in review can be signed off; this one is {release.status}.")
     if any(s.reviewer_id == user.pk and not s.stale and s.pk not in expired for s in facts.signoffs):
@@ -256,8 +258,9 @@ def deploy_refusal(user: User, release: Release, facts: Facts) -> WorkflowError 
         return TransitionError(f"Only an approved release can be deployed; this one is {release.status}.")
     if facts.shortfall:
         return TransitionError(
-            "The approvals of this release are no longer enough; it needs review again. "
-            + " ".join(facts.shortfall),
+            "The approvals of this release are no longer enough: "
+            + " ".join(facts.shortfall)
+            + " A reviewer of the team may add an approval; then it can be deployed.",
             details={"reasons": facts.shortfall},
         )
     for reason in range_reasons(release, facts):

@@ -95,6 +95,43 @@ def group_assignment(release: Release, approvers: set[int]) -> tuple[dict[str, i
     return assigned, sorted(name for name in slots if name not in assigned)
 
 
+def group_candidates(release: Release) -> list[dict]:
+    """Each required group with the people who could fill it on this release, and who fills it now.
+
+    A candidate is a member of the group who holds the reviewer role on the team and is not the
+    release's author. A group without candidates can never be filled: nobody can approve the
+    release until the team's owner changes the group (shown on the release and in the admin).
+    """
+    groups = ReviewerGroup.objects.filter(team_id=release.team_id, required=True).prefetch_related("members")
+    reviewers = set(
+        Membership.objects.filter(team_id=release.team_id, role=Membership.Role.REVIEWER).values_list(
+            "user_id", flat=True
+        )
+    )
+    return [
+        {
+            "name": group.name,
+            "candidates": sorted(
+                m.get_username()
+                for m in group.members.all()
+                if m.pk in reviewers and m.pk != release.author_id
+            ),
+        }
+        for group in groups
+    ]
+
+
+def groups_nobody_can_fill(team_id: int) -> list[str]:
+    """Required groups of a team without a single member who holds the reviewer role on it."""
+    reviewers = Membership.objects.filter(team_id=team_id, role=Membership.Role.REVIEWER).values("user_id")
+    return sorted(
+        ReviewerGroup.objects.filter(team_id=team_id, required=True)
+        .exclude(members__in=reviewers)
+        .values_list("name", flat=True)
+        .distinct()
+    )
+
+
 def shortfall(
     release: Release, *, now: datetime | None = None, counting: list[SignOff] | None = None
 ) -> list[str]:
