@@ -173,6 +173,44 @@ class ReleaseQuerySet(models.QuerySet):
     def with_related(self):
         return self.select_related("team", "author", "repository")
 
+    def with_facts(self, viewer=None, *, now=None):
+        """Read, with each release, what its rules would otherwise ask in queries of their own.
+
+        checklists/abilities.py `Facts` uses these when present: production's commit (the
+        repository's latest deployment other than the release), whether the team has required
+        reviewer groups and an active freeze window, and the viewer's role and manager group.
+        They are the same questions asked as subqueries of one statement, so one row answers them.
+        """
+        from django.db.models import Exists, OuterRef, Subquery
+        from django.utils import timezone
+
+        now = now or timezone.now()
+        production = (
+            Release.objects.filter(repository_id=OuterRef("repository_id"), status=Release.Status.DEPLOYED)
+            .exclude(pk=OuterRef("pk"))
+            .order_by("-deployed_at", "-id")
+        )
+        qs = self.annotate(
+            fact_production_id=Subquery(production.values("pk")[:1]),
+            fact_production_commit=Subquery(production.values("commit")[:1]),
+            fact_has_groups=Exists(ReviewerGroup.objects.filter(team_id=OuterRef("team_id"), required=True)),
+            fact_freeze_now=Exists(
+                FreezeWindow.objects.filter(team_id=OuterRef("team_id"), starts_at__lte=now, ends_at__gt=now)
+            ),
+        )
+        if viewer is not None and viewer.is_authenticated:
+            qs = qs.annotate(
+                fact_viewer_role=Subquery(
+                    Membership.objects.filter(team_id=OuterRef("team_id"), user_id=viewer.pk)
+                    .order_by("id")
+                    .values("role")[:1]
+                ),
+                fact_viewer_is_manager=Exists(
+                    viewer.groups.through.objects.filter(user_id=viewer.pk, group__name=MANAGERS_GROUP)
+                ),
+            )
+        return qs
+
 
 class Release(models.Model):
     class Kind(models.TextChoices):

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.contrib.auth.models import User
-
 from . import approvals, independence
 from .abilities import Abilities, Facts
-from .models import ChecklistItem, Contribution, Membership, Release, SignOff
+from .models import ChecklistItem, Release, SignOff
 from .textdiff import Segment, inline_diff
 
 Status = Release.Status
@@ -105,12 +103,8 @@ def reviewers(release: Release, facts: Facts) -> list[Reviewer]:
     The reasons are checklists/independence.py's (the same the workflow refuses with), read in
     a fixed number of queries for the whole team.
     """
-    people = list(
-        User.objects.filter(
-            memberships__team_id=release.team_id, memberships__role=Membership.Role.REVIEWER
-        ).order_by("username")
-    )
-    contributions = list(Contribution.objects.filter(release=release))
+    people = facts.reviewers
+    contributions = facts.contributions
     current = {s.reviewer_id: s.decision for s in facts.signoffs if not s.stale}
     expired = {s.reviewer_id for s in facts.expired}
     rows = []
@@ -131,11 +125,11 @@ def reviewers(release: Release, facts: Facts) -> list[Reviewer]:
 
 def group_rows(release: Release, facts: Facts) -> list[dict]:
     """Required groups: who fills each now, who could, and a warning when nobody can."""
-    candidates = approvals.group_candidates(release)
+    candidates = approvals.group_candidates(release, groups=facts.groups, reviewer_ids=facts.reviewer_ids)
     if not candidates:
         return []
     counting = facts.counting
-    assigned, _ = approvals.group_assignment(release, {s.reviewer_id for s in counting})
+    assigned, _ = approvals.group_assignment(release, {s.reviewer_id for s in counting}, groups=facts.groups)
     names = {s.reviewer_id: s.reviewer.get_username() for s in counting}
     return [
         {

@@ -49,9 +49,7 @@ def evidence_rows(release: Release, items: list[ChecklistItem]) -> list[dict]:
     """One compact row per item, in checklist order, with what its scan found if it has one."""
     runs = {
         run.scanner: run
-        for run in release.scans.filter(current=True, commit=release.commit).only(
-            "scanner", "status", "findings", "finished_at", "error"
-        )
+        for run in release.scans.filter(current=True, commit=release.commit)
     }
     rows = []
     for item in sorted(items, key=lambda i: (CATEGORY_ORDER.get(i.category, 99), i.order)):

@@ -78,7 +78,9 @@ def followup_close(request: HttpRequest, pk: int) -> HttpResponse:
         return refusal(request, exc)
     messages.success(request, f"Follow-up “{followup.item_title}” closed.")
     back = request.POST.get("back", "")
-    if back.isdigit() and len(back) < 19:  # the release page the form was on (a hotfix's or the blocked one's)
+    if (
+        back.isdigit() and len(back) < 19
+    ):  # the release page the form was on (a hotfix's or the blocked one's)
         return redirect(reverse("checklists:release", args=[int(back)]))
     if request.POST.get("next") == "release":
         return redirect(reverse("checklists:release", args=[followup.release_id]))
