@@ -47,10 +47,7 @@ def blockers_for(release: Release, facts: abilities.Facts) -> list[dict]:
 
 def evidence_rows(release: Release, items: list[ChecklistItem]) -> list[dict]:
     """One compact row per item, in checklist order, with what its scan found if it has one."""
-    runs = {
-        run.scanner: run
-        for run in release.scans.filter(current=True, commit=release.commit)
-    }
+    runs = {run.scanner: run for run in release.scans.filter(current=True, commit=release.commit)}
     rows = []
     for item in sorted(items, key=lambda i: (CATEGORY_ORDER.get(i.category, 99), i.order)):
         run = runs.get(item.argument) if item.kind == "scan" else None
