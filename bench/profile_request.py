@@ -27,7 +27,9 @@ sys.path.insert(0, str(ROOT))
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("scenario", help="a bench/load.py scenario name (gate, release-json, release-page, ...)")
+    parser.add_argument(
+        "scenario", help="a bench/load.py scenario name (gate, release-json, release-page, ...)"
+    )
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", ""))
     parser.add_argument("--repeat", type=int, default=100)
     parser.add_argument("--top", type=int, default=30)
@@ -52,7 +54,9 @@ def main() -> None:
         else:
             headers["HTTP_" + name.upper().replace("-", "_")] = value
     client = Client(HTTP_HOST="127.0.0.1", **headers)
-    assert client.get(chosen["path"]).status_code == 200
+    status = client.get(chosen["path"]).status_code
+    if status != 200:
+        raise SystemExit(f"{chosen['path']} answered {status}, not 200")
     with CaptureQueriesContext(connection) as queries:
         client.get(chosen["path"])
     sql_ms = sum(float(q["time"]) for q in queries.captured_queries) * 1000
@@ -69,7 +73,9 @@ def main() -> None:
     for q in queries.captured_queries:
         out.write(f"  {float(q['time']) * 1000:6.2f} ms  {q['sql'][:150]}\n")
     stream = io.StringIO()
-    pstats.Stats(profiler, stream=stream).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(args.top)
+    pstats.Stats(profiler, stream=stream).sort_stats(
+        os.environ.get("PROFILE_SORT", "cumulative")
+    ).print_stats(args.top)
     out.write("\n" + stream.getvalue())
 
 

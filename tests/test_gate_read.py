@@ -79,7 +79,9 @@ def test_what_changes_the_answer_without_a_release_write_closes_the_shortcut_too
         ReviewerGroup.objects.create(team=team, name="security", required=True).members.set([dave])
     elif change == "freeze_now":
         now = timezone.now()
-        FreezeWindow.objects.create(team=team, starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=1), reason="holidays")
+        FreezeWindow.objects.create(
+            team=team, starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=1), reason="holidays"
+        )
     elif change == "approval_expired":
         team.approval_valid_days = 1
         team.save()

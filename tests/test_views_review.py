@@ -60,7 +60,10 @@ def test_each_reviewer_is_listed_with_their_answer(client, team, alice, bob, dav
 @pytest.mark.parametrize("who", ["alice", "carol", "ci_user"])
 def test_nobody_but_a_reviewer_who_may_sign_sees_a_sign_off_button(client, request, in_review, who):
     html = page(client, request.getfixturevalue(who), in_review)
-    assert 'name="decision"' not in html and "<button" not in html.split('id="signoff"')[1].split("</section>")[0]
+    assert (
+        'name="decision"' not in html
+        and "<button" not in html.split('id="signoff"')[1].split("</section>")[0]
+    )
     assert 'data-testid="signoff-refusal"' in html
 
 
@@ -72,14 +75,16 @@ def test_changes_since_the_last_approval_are_a_readable_diff(client, team, alice
     workflow.sign_off(in_review, actor=bob, decision="approve", comment="ok")
     workflow.set_item_state(in_review, MANUAL, actor=alice, state="done", evidence="refund-queue-v2 passed")
     html = page(client, dave, in_review)
-    changes = html.split("data-testid=\"changes\"")[1].split("</section>")[0]
+    changes = html.split('data-testid="changes"')[1].split("</section>")[0]
     assert "refund-queue-" in changes
     assert '<del class="diff-del">v1</del><ins class="diff-ins">v2</ins>' in changes
     assert ChecklistItem.objects.get(release=in_review, key=MANUAL).title in changes
     assert "since bob approved" in changes.lower().replace("\n", " ") or "Since bob approved" in changes
 
 
-def test_an_approved_release_short_of_approvals_says_so_and_takes_another(client, team, alice, bob, dave, approved):
+def test_an_approved_release_short_of_approvals_says_so_and_takes_another(
+    client, team, alice, bob, dave, approved
+):
     team.required_approvals = 2
     team.save()
     html = page(client, dave, approved)
@@ -110,7 +115,9 @@ def test_the_release_page_states_the_way_out_of_an_approved_release_short_of_app
     assert "data-refused" not in html  # no disabled button: the sentence says what to do
 
 
-def test_a_required_group_nobody_can_fill_is_shown_on_the_release(client, team, alice, bob, mallory, in_review):
+def test_a_required_group_nobody_can_fill_is_shown_on_the_release(
+    client, team, alice, bob, mallory, in_review
+):
     group = ReviewerGroup.objects.create(team=team, name="security", required=True)
     group.members.set([alice, mallory])  # the author, and someone who is no reviewer of the team
     for path in (review_url, lambda r: reverse("checklists:release", args=[r.pk])):
@@ -134,7 +141,9 @@ def test_the_admin_warns_where_a_required_group_nobody_can_fill_is_configured(cl
     assert "NOBODY" in listing
 
 
-def test_a_refused_sign_off_from_the_review_page_comes_back_to_it_with_the_reason(client, team, bob, in_review):
+def test_a_refused_sign_off_from_the_review_page_comes_back_to_it_with_the_reason(
+    client, team, bob, in_review
+):
     client.force_login(bob)
     response = client.post(
         reverse("checklists:release_signoff", args=[in_review.pk]), {"decision": "reject", "next": "review"}
