@@ -132,6 +132,8 @@ def open_gate(user: User, pk, commit, *, now: datetime | None = None) -> OpenGat
         pk = int(pk)
     except (TypeError, ValueError):
         return None
+    if not 0 < pk < 2**63:
+        return None  # no such row; the full path answers 404
     now = now or timezone.now()
     params = {
         "pk": pk,

@@ -198,6 +198,41 @@ class ReleaseQuerySet(models.QuerySet):
                 FreezeWindow.objects.filter(team_id=OuterRef("team_id"), starts_at__lte=now, ends_at__gt=now)
             ),
         )
+        current_approvals = SignOff.objects.filter(
+            release_id=OuterRef("pk"), stale=False, decision=SignOff.Decision.APPROVE
+        ).order_by()
+        counting = current_approvals.exclude(reviewer_id=OuterRef("author_id")).filter(
+            reviewer_id__in=Membership.objects.filter(
+                team_id=OuterRef(OuterRef("team_id")), role=Membership.Role.REVIEWER
+            ).values("user_id")
+        )
+        qs = qs.annotate(
+            # For caches of what a release shows (checklists/release_cache.py): answers that can
+            # change without a release write change these.
+            fact_counting=Subquery(
+                counting.values("release_id")
+                .annotate(n=models.Count("reviewer_id", distinct=True))
+                .values("n")[:1]
+            ),
+            fact_oldest_approval=Subquery(
+                current_approvals.values("release_id").annotate(t=models.Min("created_at")).values("t")[:1]
+            ),
+            fact_newest_approval=Subquery(
+                current_approvals.values("release_id").annotate(t=models.Max("created_at")).values("t")[:1]
+            ),
+            fact_scans_pending=Exists(
+                ScanRun.objects.filter(
+                    release_id=OuterRef("pk"),
+                    current=True,
+                    status__in=(ScanRun.Status.QUEUED, ScanRun.Status.RUNNING),
+                )
+            ),
+            fact_team_debt=Exists(
+                FollowUp.objects.filter(team_id=OuterRef("team_id"), closed_at__isnull=True).exclude(
+                    release__status=Release.Status.CANCELLED
+                )
+            ),
+        )
         if viewer is not None and viewer.is_authenticated:
             qs = qs.annotate(
                 fact_viewer_role=Subquery(

@@ -6,7 +6,7 @@ user may not read is a 404, a change they may not make is a 403 (errors.py).
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiRequest, OpenApiResponse, extend_schema
@@ -16,7 +16,7 @@ from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .. import workflow
+from .. import release_cache, workflow
 from ..errors import NotFound, TooLarge
 from ..filters import ReleaseFilter
 from ..gate_read import open_gate
@@ -51,27 +51,29 @@ class Pagination(PageNumberPagination):
     max_page_size = 200
 
 
-def release_queryset(user) -> QuerySet[Release]:
-    """Readable releases with everything a release's JSON shows, in a fixed number of queries."""
-    return with_json_rows(readable_releases(user))
-
-
-def with_json_rows(releases: QuerySet[Release]) -> QuerySet[Release]:
-    return (
-        releases.with_related()
-        .select_related("commit_range")
-        .prefetch_related(
-            Prefetch("items", queryset=ChecklistItem.objects.select_related("set_by")),
-            Prefetch("signoffs", queryset=SignOff.objects.select_related("reviewer", "snapshot")),
-            Prefetch("scans", queryset=ScanRun.objects.order_by("queued_at", "id")),
-            Prefetch("followups", queryset=FollowUp.objects.select_related("owner")),
-        )
-    )
+def json_prefetches() -> list[Prefetch]:
+    """The rows a release's JSON shows besides the release itself, one query each."""
+    return [
+        Prefetch("items", queryset=ChecklistItem.objects.select_related("set_by")),
+        Prefetch("signoffs", queryset=SignOff.objects.select_related("reviewer", "snapshot")),
+        Prefetch("scans", queryset=ScanRun.objects.order_by("queued_at", "id")),
+        Prefetch("followups", queryset=FollowUp.objects.select_related("owner")),
+    ]
 
 
 def render_release(request: Request, pk: int, *, status_code: int = status.HTTP_200_OK) -> Response:
-    release = get_release_for_user(request.user, pk, queryset=with_json_rows(Release.objects.all()))
-    return Response(s.ReleaseSerializer(release, context={"request": request}).data, status=status_code)
+    """A release's JSON for this user: from the cache while nothing it shows changed
+    (checklists/release_cache.py), else from its rows in a fixed number of queries."""
+    release = get_release_for_user(
+        request.user, pk, queryset=Release.objects.with_related().select_related("commit_range")
+    )
+    cache_key = release_cache.key("json", release, request.user)
+    data = release_cache.get(cache_key)
+    if data is None:
+        prefetch_related_objects([release], *json_prefetches())
+        data = s.ReleaseSerializer(release, context={"request": request}).data
+        release_cache.put(cache_key, data)
+    return Response(data, status=status_code)
 
 
 def valid(serializer_class, request: Request) -> dict:
