@@ -130,9 +130,29 @@ def sort_state(context, field: str) -> str:
     return "none"
 
 
+STATE_WORDS = {
+    "open": "open",
+    "done": "done",
+    "failed": "failed",
+    "waived": "waived",
+    "not_applicable": "not applicable",
+}
+
+
+def _item_title(event, key) -> str:
+    """An item's title for an event: set by the view (checklists/activity.py), else the key in words."""
+    titles = getattr(event, "item_titles", None) or {}
+    if key in titles:
+        return titles[key]
+    payload = event.payload or {}
+    if payload.get("title"):
+        return payload["title"]
+    return str(key or "an item").rsplit(".", 1)[-1].replace("-", " ").replace("_", " ")
+
+
 @register.filter
 def event_summary(event) -> str:
-    """One line saying what an audit event recorded."""
+    """One line saying what an audit event recorded, with item titles (never keys)."""
     p = event.payload or {}
     verb = event.verb
     if verb == "release.created":
@@ -141,11 +161,13 @@ def event_summary(event) -> str:
         text = "changed " + ", ".join(f.replace("_", " ") for f in p.get("fields", []))
         return text + ("; approvals went stale" if p.get("signoffs_made_stale") else "")
     if verb == "item.updated":
-        text = f"set {p.get('key')} from {p.get('from')} to {p.get('to')}"
-        return text + (f" ({p['reason']})" if p.get("reason") else "")
+        state = STATE_WORDS.get(p.get("to"), p.get("to"))
+        text = f"set “{_item_title(event, p.get('key'))}” to {state}"
+        text += f" ({p['reason']})" if p.get("reason") else ""
+        return text + ("; approvals went stale" if p.get("signoffs_made_stale") else "")
     if verb == "release.submitted":
         queued = p.get("queued_scans") or []
-        return "submitted for review" + (f"; queued {', '.join(queued)}" if queued else "")
+        return "submitted for review" + (f"; queued scans: {', '.join(queued)}" if queued else "")
     if verb.startswith("signoff."):
         text = "approved" if verb.endswith("approve") else "rejected"
         return text + (f" ({p['approvals']} of {p['required']})" if "approvals" in p else "")
@@ -159,6 +181,26 @@ def event_summary(event) -> str:
         return f"rolled back: {p.get('reason', '')}"
     if verb == "release.cancelled":
         return "cancelled the release" + (f": {p['reason']}" if p.get("reason") else "")
+    if verb == "followup.closed":
+        return f"closed the follow-up of “{_item_title(event, p.get('key'))}” with evidence"
+    if verb == "range.read":
+        if p.get("status") == "ready":
+            return (
+                f"read what ships: {p.get('commits', 0)} commit(s), {p.get('relation') or 'relation unknown'}"
+            )
+        return "could not read what ships" + (f": {p['error']}" if p.get("error") else "")
+    if verb == "range.requested":
+        return (
+            "production moved; what ships is read again"
+            if p.get("production_moved")
+            else "asked to read what ships again"
+        )
+    if verb == "range.overridden":
+        return f"allowed approval without reading what ships: {p.get('reason', '')}"
+    if verb == "freeze.overridden":
+        return f"overrode the deploy freeze: {p.get('reason', '')}"
+    if verb == "test_report.uploaded":
+        return "uploaded a test report"
     return verb.replace(".", " ").replace("_", " ")
 
 

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import abilities, permissions, review, workflow
+from .. import abilities, activity, permissions, review, workflow
 from ..errors import InvalidInput, WorkflowError
 from ..forms import (
     CancelForm,
@@ -87,7 +87,9 @@ def release_context(request: HttpRequest, release: Release, **extra) -> dict:
     )
     runs = {run.scanner: run for run in scans}
     # Lazy: read only when the timeline is rendered, not when its cached fragment is used.
-    events = release.events.select_related("actor").order_by("-created_at", "-id")
+    events = activity.TitledEvents(
+        release.events.select_related("actor").order_by("-created_at", "-id"), {i.key: i.title for i in items}
+    )
 
     approve, reject = may["approve"], may["reject"]
     mine_current = any(s.reviewer_id == user.pk and not s.stale for s in signoffs)
@@ -114,7 +116,6 @@ def release_context(request: HttpRequest, release: Release, **extra) -> dict:
         "items": items,
         "categories": categories,
         "overall": _progress(items),
-        "waived_items": [item for item in items if item.state == State.WAIVED],
         "scans": scans,
         "scans_pending": any(run.status in PENDING_SCANS for run in scans),
         "scan_rows": [(item, runs.get(item.argument)) for item in items if item.kind == "scan"],
