@@ -9,4 +9,14 @@ if [ ! -x /usr/bin/chromium ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 fi
 
+# axe-core for the accessibility test: the npm package pinned in package-lock.json, installed from
+# the registry into node_modules and served to Chromium by the test (never from a CDN).
+if ! command -v npm >/dev/null; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm
+fi
+if [ ! -f node_modules/axe-core/axe.min.js ]; then
+  npm ci --no-audit --no-fund --ignore-scripts
+fi
+
 .venv/bin/python -m pytest tests/browser -m browser -p no:cacheprovider -q
