@@ -30,7 +30,9 @@ def test_each_action_flashes_once(client, team, alice, bob, dave):
     data["team"] = team.pk
     data["repository"] = release.repository_id
     responses = {"create": post(client, alice, "checklists:release_create", data=data)}
-    responses["edit"] = post(client, alice, "checklists:release_edit", release.pk, {**data, "title": "Flash 2"})
+    responses["edit"] = post(
+        client, alice, "checklists:release_edit", release.pk, {**data, "title": "Flash 2"}
+    )
     tick_manual_items(release, alice)
     responses["submit"] = post(client, alice, "checklists:release_submit", release.pk)
     pass_scans_in_review(release)
@@ -41,8 +43,12 @@ def test_each_action_flashes_once(client, team, alice, bob, dave):
     responses["last approval"] = post(
         client, dave, "checklists:release_signoff", release.pk, {"decision": "approve", "comment": "ok"}
     )
-    responses["deploy"] = post(client, alice, "checklists:release_deploy", release.pk, {"version_after": "2.4.0"})
-    responses["rollback"] = post(client, alice, "checklists:release_rollback", release.pk, {"reason": "errors"})
+    responses["deploy"] = post(
+        client, alice, "checklists:release_deploy", release.pk, {"version_after": "2.4.0"}
+    )
+    responses["rollback"] = post(
+        client, alice, "checklists:release_rollback", release.pk, {"reason": "errors"}
+    )
     other = make_release(team, alice)
     responses["scans"] = post(client, alice, "checklists:request_scans", other.pk)
     responses["cancel"] = post(client, alice, "checklists:release_cancel", other.pk, {"reason": "dropped"})
