@@ -31,6 +31,9 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.cache import cache
+from django.http import HttpResponse
+from django.middleware.csrf import get_token
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from .models import Release
@@ -105,3 +108,32 @@ def get(cache_key: str | None):
 def put(cache_key: str | None, value) -> None:
     if cache_key:
         cache.set(cache_key, value, seconds())
+
+
+CSRF_PLACEHOLDER = "rg-page-csrf-placeholder-5d1c"
+
+
+def has_messages(request) -> bool:
+    """Whether a flash message waits for this response (then the page is rendered, not cached)."""
+    from django.contrib.messages import get_messages
+
+    storage = get_messages(request)
+    return bool(getattr(storage, "_queued_messages", None)) or bool(storage._loaded_messages)
+
+
+def page(request, release: Release, kind: str, template: str, build_context) -> HttpResponse:
+    """A release's page for this person, rendered once per key and served from the cache after.
+
+    The CSRF token is cached as a placeholder and replaced with the request's own on the way out.
+    """
+    cache_key = None if has_messages(request) else key(kind, release, request.user)
+    html = get(cache_key)
+    if html is None:
+        context = build_context()
+        if cache_key:
+            context["csrf_token"] = CSRF_PLACEHOLDER
+        html = render_to_string(template, context, request)
+        put(cache_key, html)
+    if CSRF_PLACEHOLDER in html:
+        html = html.replace(CSRF_PLACEHOLDER, get_token(request))
+    return HttpResponse(html)

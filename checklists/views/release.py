@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import abilities, activity, permissions, review, workflow
+from .. import abilities, activity, permissions, release_cache, review, workflow
 from ..errors import InvalidInput, WorkflowError
 from ..forms import (
     CancelForm,
@@ -171,7 +171,10 @@ def _release_url(release: Release, anchor: str = "") -> str:
 @login_required
 @require_GET
 def release_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return _page(request, readable_release(request, pk))
+    release = readable_release(request, pk)
+    return release_cache.page(
+        request, release, "page", "checklists/release_detail.html", lambda: release_context(request, release)
+    )
 
 
 @login_required

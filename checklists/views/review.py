@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from .. import abilities, review
+from .. import abilities, release_cache, review
 from ..models import ChecklistItem, Release, TemplateItem
 from ..template_files import CATEGORIES
 from .common import readable_release
@@ -105,4 +105,7 @@ def review_page(request: HttpRequest, release: Release, *, status: int = 200, **
 @login_required
 @require_GET
 def release_review(request: HttpRequest, pk: int) -> HttpResponse:
-    return review_page(request, readable_release(request, pk))
+    release = readable_release(request, pk)
+    return release_cache.page(
+        request, release, "review", "checklists/release_review.html", lambda: review_context(request, release)
+    )
