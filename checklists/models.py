@@ -174,6 +174,7 @@ class ReleaseQuerySet(models.QuerySet):
         return self.select_related("team", "author", "repository")
 
     def with_facts(self, viewer=None, *, now=None):
+        # `viewer`: a user or a user id (checklists/prepared.py compiles this with marker ids).
         """Read, with each release, what its rules would otherwise ask in queries of their own.
 
         checklists/abilities.py `Facts` uses these when present: production's commit (the
@@ -233,15 +234,20 @@ class ReleaseQuerySet(models.QuerySet):
                 )
             ),
         )
-        if viewer is not None and viewer.is_authenticated:
+        viewer_id = viewer if isinstance(viewer, int) else getattr(viewer, "pk", None)
+        if viewer_id is not None:
+            from django.contrib.auth import get_user_model
+
             qs = qs.annotate(
                 fact_viewer_role=Subquery(
-                    Membership.objects.filter(team_id=OuterRef("team_id"), user_id=viewer.pk)
+                    Membership.objects.filter(team_id=OuterRef("team_id"), user_id=viewer_id)
                     .order_by("id")
                     .values("role")[:1]
                 ),
                 fact_viewer_is_manager=Exists(
-                    viewer.groups.through.objects.filter(user_id=viewer.pk, group__name=MANAGERS_GROUP)
+                    get_user_model().groups.through.objects.filter(
+                        user_id=viewer_id, group__name=MANAGERS_GROUP
+                    )
                 ),
             )
         return qs

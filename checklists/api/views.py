@@ -64,9 +64,7 @@ def json_prefetches() -> list[Prefetch]:
 def render_release(request: Request, pk: int, *, status_code: int = status.HTTP_200_OK) -> Response:
     """A release's JSON for this user: from the cache while nothing it shows changed
     (checklists/release_cache.py), else from its rows in a fixed number of queries."""
-    release = get_release_for_user(
-        request.user, pk, queryset=Release.objects.with_related().select_related("commit_range")
-    )
+    release = get_release_for_user(request.user, pk, page_rows=True)
     cache_key = release_cache.key("json", release, request.user)
     data = release_cache.get(cache_key)
     if data is None:
