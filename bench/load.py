@@ -226,7 +226,6 @@ GOALS = {
     "history-filtered": 0.10,
     "history-dates": 0.10,
     "history-deep": 0.10,
-    "history-deep-sorted": 0.10,
 }
 
 

@@ -312,3 +312,31 @@ def history_rows(releases) -> str:
             )
         )
     return mark_safe("\n".join(rows))  # noqa: S308 - every row is format_html's escaped output  # nosec B308 B703
+
+
+@register.simple_tag(takes_context=True)
+def history_header(context, columns) -> str:
+    """The history's sortable column headers (aria-sort, link, arrow), written directly."""
+    params = context["request"].GET.copy()
+    params.pop("page", None)
+    for name in ("after", "before"):  # a position belongs to one order
+        params.pop(name, None)
+    current = params.get("o", "")
+    cells = []
+    for field, label in columns:
+        state = "ascending" if current == field else "descending" if current == f"-{field}" else "none"
+        params["o"] = f"-{field}" if current == field else field
+        arrow = sort_arrow(field, current)
+        hidden = " d-none d-lg-table-cell" if field in ("approved", "deployed", "author") else ""
+        cells.append(
+            format_html(
+                '<th scope="col" aria-sort="{}" class="text-nowrap{}"><a class="link-body-emphasis '
+                'text-decoration-none" href="?{}">{}{}</a></th>',
+                state,
+                hidden,
+                urlencode(sorted(params.items()), doseq=False),
+                label,
+                format_html(' <span aria-hidden="true">{}</span>', arrow) if arrow else "",
+            )
+        )
+    return mark_safe("".join(cells))  # noqa: S308 - format_html's escaped output  # nosec B308 B703
