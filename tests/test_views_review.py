@@ -180,3 +180,10 @@ def test_inline_diff_keeps_context_and_names_only_what_changed():
     assert sum(len(s.text) for s in segments) < 100
     assert [(s.op, s.text) for s in inline_diff("", "new")] == [("ins", "new")]
     assert [(s.op, s.text) for s in inline_diff("old", None)] == [("del", "old")]
+
+
+def test_waiting_for_my_review_links_to_the_review_page(client, bob, in_review):
+    client.force_login(bob)
+    html = client.get(reverse("checklists:dashboard")).content.decode()
+    section = html.split('data-testid="awaiting-review"')[1].split("</section>")[0]
+    assert f'href="{review_url(in_review)}"' in section
