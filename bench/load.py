@@ -65,6 +65,7 @@ def credentials() -> dict:
     from rest_framework.authtoken.models import Token
 
     from checklists.models import Release, TemplateItem
+    from checklists.paging import encode_position
 
     user = User.objects.get(username="bench")
     session = SessionStore()
@@ -74,6 +75,8 @@ def credentials() -> dict:
     session.create()
     token, _ = Token.objects.get_or_create(user=user)
     approved = Release.objects.filter(status="approved").order_by("-id").first()
+    # A position deep in the newest-first history (keyset paging): the 100th page's last row.
+    deep_row = Release.objects.order_by("-created_at", "-id")[min(Release.objects.count() - 1, 99_000)]
     deployed = Release.objects.filter(status="deployed").order_by("-id").first()
     drafts = list(Release.objects.filter(status="draft").order_by("-id").values_list("pk", flat=True)[:200])
     manual = list(
@@ -88,6 +91,7 @@ def credentials() -> dict:
         "deployed": deployed,
         "patch_paths": [f"/api/v1/releases/{pk}/items/{key}/" for pk in drafts for key in manual],
         "releases": Release.objects.count(),
+        "deep_position": encode_position(deep_row),
         "team": approved.team.slug,
     }
 
@@ -109,14 +113,18 @@ def scenarios(c: dict) -> list[dict]:
          "path": f"/releases/{deployed.pk}/", "headers": session},
         {"name": "release-page-open", "what": "release page HTML, approved release, what ships read from production",
          "path": f"/releases/{approved.pk}/", "headers": session},
+        {"name": "review-page", "what": "review page HTML (reviewer's decision view), approved release",
+         "path": f"/releases/{approved.pk}/review/", "headers": session},
         {"name": "history", "what": f"history page 1 of {c['releases']:,} releases", "path": "/history/",
          "headers": session},
         {"name": "history-filtered", "what": "history, team + status + text filter",
          "path": f"/history/?team={c['team']}&status=deployed&q=Payments", "headers": session},
         {"name": "history-dates", "what": "history, date range, sorted by team",
          "path": "/history/?since=2025-06-01&until=2025-07-01&o=team", "headers": session},
-        {"name": "history-deep", "what": f"history page {deep:,} (OFFSET {deep * 25 - 25:,})",
-         "path": f"/history/?page={deep}", "headers": session},
+        {"name": "history-deep", "what": "history, newest first, 99,000 rows deep (keyset position)",
+         "path": f"/history/?after={c['deep_position']}", "headers": session},
+        {"name": "history-deep-sorted", "what": f"history sorted by title, page {deep:,} (capped at 10,000 rows)",
+         "path": f"/history/?o=title&page={deep}", "headers": session},
         {"name": "item-patch", "what": "PATCH an item (tick with new evidence) on 200 drafts",
          "path": "/", "headers": token, "lua": PATCH_LUA % (
              ", ".join(json.dumps(p) for p in c["patch_paths"]), c["token"])},
@@ -208,7 +216,17 @@ def run_wrk(args, scenario: dict) -> dict:
     }
 
 
-GOALS = {"gate": 0.50, "release-json": 0.25, "release-page": 0.20, "release-page-open": 0.20, "history": 0.15}
+GOALS = {
+    "gate": 0.50,
+    "release-json": 0.25,
+    "release-page": 0.20,
+    "release-page-open": 0.20,
+    "review-page": 0.20,
+    "history": 0.15,
+    "history-filtered": 0.10,
+    "history-dates": 0.10,
+    "history-deep": 0.10,
+}
 
 
 def table(results: list[dict], ceiling: float) -> str:

@@ -26,7 +26,7 @@ from .errors import (
     TransitionError,
     WorkflowError,
 )
-from .models import ChecklistItem, Membership, Release, ScanRun, SignOff
+from .models import ChecklistItem, Contribution, Membership, Release, ScanRun, SignOff
 
 Status = Release.Status
 State = ChecklistItem.State
@@ -49,8 +49,35 @@ class Facts:
         if not user.is_authenticated:
             return None
         if user.pk not in self._roles:
-            self._roles[user.pk] = permissions.role_in(user, self.release.team_id)
+            if getattr(self.release, "fact_viewer_id", None) == user.pk:
+                self._roles[user.pk] = self.release.fact_viewer_role  # read with the release
+            else:
+                self._roles[user.pk] = permissions.role_in(user, self.release.team_id)
         return self._roles[user.pk]
+
+    @cached_property
+    def reviewers(self) -> list[User]:
+        """The people holding the reviewer role on the release's team, by username."""
+        return list(
+            User.objects.filter(
+                memberships__team_id=self.release.team_id, memberships__role=Membership.Role.REVIEWER
+            ).order_by("username")
+        )
+
+    @cached_property
+    def reviewer_ids(self) -> set[int]:
+        return {user.pk for user in self.reviewers}
+
+    @cached_property
+    def contributions(self) -> list[Contribution]:
+        return list(Contribution.objects.filter(release=self.release))
+
+    @cached_property
+    def groups(self) -> list:
+        """The team's required reviewer groups with their members."""
+        if getattr(self.release, "fact_has_groups", None) is False:
+            return []  # read with the release (ReleaseQuerySet.with_facts): it has none
+        return approvals.required_groups(self.release)
 
     @cached_property
     def items(self) -> list[ChecklistItem]:
@@ -70,7 +97,12 @@ class Facts:
 
     @cached_property
     def production(self) -> Release | None:
-        return shipping.production_release(self.release)
+        release = self.release
+        if hasattr(release, "fact_production_id"):  # read with the release (ReleaseQuerySet.with_facts)
+            if release.fact_production_id is None:
+                return None
+            return Release(pk=release.fact_production_id, commit=release.fact_production_commit)
+        return shipping.production_release(release)
 
     @cached_property
     def shipping(self) -> shipping.Shipping:
@@ -78,15 +110,27 @@ class Facts:
 
     @cached_property
     def expired(self) -> list[SignOff]:
+        if "signoffs" in self.__dict__:
+            return approvals.expired_approvals(self.release, signoffs=self.signoffs)
         return approvals.expired_approvals(self.release)
 
     @cached_property
     def counting(self) -> list[SignOff]:
+        if "signoffs" in self.__dict__:  # read already: the same rule, applied without a query
+            return approvals.counting_approvals(
+                self.release, signoffs=self.signoffs, reviewer_ids=self.reviewer_ids
+            )
         return approvals.counting_approvals(self.release)
 
     @cached_property
     def shortfall(self) -> list[str]:
-        return approvals.shortfall(self.release, counting=self.counting)
+        counting = self.counting
+        missing = approvals.shortfall(self.release, counting=counting, groups=self.groups, expired=[])
+        if missing:  # expired approvals are named only when something is missing
+            missing = approvals.shortfall(
+                self.release, counting=counting, groups=self.groups, expired=self.expired
+            )
+        return missing
 
     @cached_property
     def freeze_windows(self) -> list:
@@ -185,7 +229,7 @@ def reviewer_refusal(user: User, release: Release, facts: Facts) -> WorkflowErro
         return SelfReviewError("You are the author of this release; someone else must review it.")
     if facts.role(user) != Membership.Role.REVIEWER:
         return NotAReviewerError(f"You are not a reviewer of team {release.team.slug}.")
-    reasons = independence.refusals(user, release, facts.shipping, facts.items)
+    reasons = independence.refusals(user, release, facts.shipping, facts.items, facts.contributions)
     if reasons:
         return NotAllowed(reasons[0]["message"], code=reasons[0]["code"], details={"reasons": reasons})
     return None
@@ -218,7 +262,9 @@ def signoff_refusal(
     if refusal := reviewer_refusal(user, release, facts):
         return refusal
     expired = {s.pk for s in facts.expired}
-    renewing = release.status == Status.APPROVED and bool(expired)
+    # An approved release whose approvals no longer suffice (one expired, the team now requires
+    # more, a required group is unfilled) takes another approval: that is its way out.
+    renewing = release.status == Status.APPROVED and bool(expired or facts.shortfall)
     if release.status != Status.IN_REVIEW and not renewing:
         return TransitionError(f"Only a release in review can be signed off; this one is {release.status}.")
     if any(s.reviewer_id == user.pk and not s.stale and s.pk not in expired for s in facts.signoffs):
@@ -266,8 +312,9 @@ def deploy_refusal(user: User, release: Release, facts: Facts) -> WorkflowError 
         return TransitionError(f"Only an approved release can be deployed; this one is {release.status}.")
     if facts.shortfall:
         return TransitionError(
-            "The approvals of this release are no longer enough; it needs review again. "
-            + " ".join(facts.shortfall),
+            "The approvals of this release are no longer enough: "
+            + " ".join(facts.shortfall)
+            + " A reviewer of the team may add an approval; then it can be deployed.",
             details={"reasons": facts.shortfall},
         )
     for reason in range_reasons(release, facts):

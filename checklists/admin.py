@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import HttpResponseRedirect
 
-from . import abilities, text, workflow
+from . import abilities, approvals, text, workflow
 from .errors import WorkflowError
 from .models import (
     WEBHOOK_EVENTS,
@@ -106,6 +106,10 @@ class TeamAdmin(OneLineCharFields, admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     autocomplete_fields = ["owner"]
     inlines = [MembershipInline]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)  # roles change here too
+        warn_unfillable_groups(self, request, form.instance.pk)
 
 
 class TemplateItemInline(OneLineCharFields, admin.TabularInline):
@@ -289,11 +293,43 @@ class AuditEventAdmin(ReadOnlyAdmin):
 # --- rules beyond the gate (docs/rules.md) ------------------------------------------------
 
 
+def warn_unfillable_groups(modeladmin, request, team_id: int) -> None:
+    """Warn, where groups and roles are configured, about a required group nobody can fill."""
+    names = approvals.groups_nobody_can_fill(team_id)
+    if names:
+        modeladmin.message_user(
+            request,
+            f"Required reviewer group(s) {', '.join(names)} have no member with the reviewer role on "
+            "the team: no release of the team can be approved until one is added (or the group is "
+            "made optional).",
+            messages.WARNING,
+        )
+
+
 @admin.register(ReviewerGroup)
 class ReviewerGroupAdmin(OneLineCharFields, admin.ModelAdmin):
-    list_display = ["name", "team", "required"]
+    list_display = ["name", "team", "required", "who_can_fill"]
     list_filter = ["team", "required"]
     filter_horizontal = ["members"]
+
+    @admin.display(description="who can fill it")
+    def who_can_fill(self, group: ReviewerGroup) -> str:
+        reviewers = set(
+            Membership.objects.filter(team_id=group.team_id, role=Membership.Role.REVIEWER).values_list(
+                "user_id", flat=True
+            )
+        )
+        names = sorted(m.get_username() for m in group.members.all() if m.pk in reviewers)
+        if names:
+            return ", ".join(names)
+        return "NOBODY: no member is a reviewer of the team" if group.required else "nobody"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("members")
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)  # the members are saved here
+        warn_unfillable_groups(self, request, form.instance.team_id)
 
 
 @admin.register(FreezeWindow)

@@ -36,8 +36,34 @@ def expires_at(signoff: SignOff, release: Release) -> datetime | None:
     return signoff.created_at + timedelta(days=days)
 
 
-def counting_approvals(release: Release, *, now: datetime | None = None) -> list[SignOff]:
-    """The approvals that count now: current, by a reviewer of the team, not the author, not expired."""
+def counting_approvals(
+    release: Release,
+    *,
+    now: datetime | None = None,
+    signoffs: list[SignOff] | None = None,
+    reviewer_ids: set[int] | None = None,
+) -> list[SignOff]:
+    """The approvals that count now: current, by a reviewer of the team, not the author, not expired.
+
+    With `signoffs` (all of the release's, read already) and `reviewer_ids` (the team's reviewers),
+    the same rule is applied to them without a query.
+    """
+    if signoffs is not None and reviewer_ids is not None:
+        days = release.team.approval_valid_days
+        cutoff = (now or timezone.now()) - timedelta(days=days) if days else None
+        seen, result = set(), []
+        for signoff in sorted(signoffs, key=lambda s: (s.created_at, s.pk)):
+            if (
+                not signoff.stale
+                and signoff.decision == SignOff.Decision.APPROVE
+                and signoff.reviewer_id != release.author_id
+                and signoff.reviewer_id in reviewer_ids
+                and (cutoff is None or signoff.created_at > cutoff)
+                and signoff.reviewer_id not in seen
+            ):
+                seen.add(signoff.reviewer_id)
+                result.append(signoff)
+        return result
     reviewers = Membership.objects.filter(team_id=release.team_id, role=Membership.Role.REVIEWER).values(
         "user_id"
     )
@@ -58,11 +84,19 @@ def counting_approvals(release: Release, *, now: datetime | None = None) -> list
     return result
 
 
-def expired_approvals(release: Release, *, now: datetime | None = None) -> list[SignOff]:
+def expired_approvals(
+    release: Release, *, now: datetime | None = None, signoffs: list[SignOff] | None = None
+) -> list[SignOff]:
     days = release.team.approval_valid_days
     if not days:
         return []
     cutoff = (now or timezone.now()) - timedelta(days=days)
+    if signoffs is not None:
+        return [
+            s
+            for s in sorted(signoffs, key=lambda s: (s.created_at, s.pk))
+            if not s.stale and s.decision == SignOff.Decision.APPROVE and s.created_at <= cutoff
+        ]
     return list(
         release.signoffs.current_approvals().filter(created_at__lte=cutoff).select_related("reviewer")
     )
@@ -87,18 +121,79 @@ def maximum_matching(slots: dict[str, set[int]]) -> dict[str, int]:
     return {slot: person for person, slot in owner_of.items()}
 
 
-def group_assignment(release: Release, approvers: set[int]) -> tuple[dict[str, int], list[str]]:
-    """(group -> approver filling it, required groups left unfilled)."""
-    groups = ReviewerGroup.objects.filter(team_id=release.team_id, required=True).prefetch_related("members")
+def required_groups(release: Release) -> list[ReviewerGroup]:
+    return list(
+        ReviewerGroup.objects.filter(team_id=release.team_id, required=True).prefetch_related("members")
+    )
+
+
+def group_assignment(
+    release: Release, approvers: set[int], *, groups: list[ReviewerGroup] | None = None
+) -> tuple[dict[str, int], list[str]]:
+    """(group -> approver filling it, required groups left unfilled); `groups` if read already."""
+    if groups is None:
+        groups = required_groups(release)
     slots = {g.name: {m.pk for m in g.members.all()} & approvers for g in groups}
     assigned = maximum_matching(slots)
     return assigned, sorted(name for name in slots if name not in assigned)
 
 
+def group_candidates(
+    release: Release, *, groups: list[ReviewerGroup] | None = None, reviewer_ids: set[int] | None = None
+) -> list[dict]:
+    """Each required group with the people who could fill it on this release, and who fills it now.
+
+    A candidate is a member of the group who holds the reviewer role on the team and is not the
+    release's author. A group without candidates can never be filled: nobody can approve the
+    release until the team's owner changes the group (shown on the release and in the admin).
+    """
+    if groups is None:
+        groups = required_groups(release)
+    if not groups:
+        return []
+    reviewers = reviewer_ids if reviewer_ids is not None else team_reviewer_ids(release.team_id)
+    return [
+        {
+            "name": group.name,
+            "candidates": sorted(
+                m.get_username()
+                for m in group.members.all()
+                if m.pk in reviewers and m.pk != release.author_id
+            ),
+        }
+        for group in groups
+    ]
+
+
+def team_reviewer_ids(team_id: int) -> set[int]:
+    return set(
+        Membership.objects.filter(team_id=team_id, role=Membership.Role.REVIEWER).values_list(
+            "user_id", flat=True
+        )
+    )
+
+
+def groups_nobody_can_fill(team_id: int) -> list[str]:
+    """Required groups of a team without a single member who holds the reviewer role on it."""
+    reviewers = Membership.objects.filter(team_id=team_id, role=Membership.Role.REVIEWER).values("user_id")
+    return sorted(
+        ReviewerGroup.objects.filter(team_id=team_id, required=True)
+        .exclude(members__in=reviewers)
+        .values_list("name", flat=True)
+        .distinct()
+    )
+
+
 def shortfall(
-    release: Release, *, now: datetime | None = None, counting: list[SignOff] | None = None
+    release: Release,
+    *,
+    now: datetime | None = None,
+    counting: list[SignOff] | None = None,
+    groups: list[ReviewerGroup] | None = None,
+    expired: list[SignOff] | None = None,
 ) -> list[str]:
-    """Why the current approvals are not enough (empty when they are); `counting` if known already."""
+    """Why the current approvals are not enough (empty when they are); `counting`, `groups` and
+    `expired` if read already."""
     approvals = counting_approvals(release, now=now) if counting is None else counting
     reasons = []
     required = release.team.required_approvals
@@ -106,7 +201,7 @@ def shortfall(
         reasons.append(
             f"It has {len(approvals)} current approval(s); team {release.team.slug} requires {required}."
         )
-    _, missing = group_assignment(release, {s.reviewer_id for s in approvals})
+    _, missing = group_assignment(release, {s.reviewer_id for s in approvals}, groups=groups)
     if missing:
         reasons.append(
             "No approval yet fills the required reviewer group(s) "
@@ -115,7 +210,7 @@ def shortfall(
         )
     if not reasons:
         return reasons
-    for signoff in expired_approvals(release, now=now):
+    for signoff in expired_approvals(release, now=now) if expired is None else expired:
         reasons.append(
             f"The approval by {signoff.reviewer.get_username()} expired on "
             f"{expires_at(signoff, release):%Y-%m-%d %H:%M} UTC ({release.team.approval_valid_days} day limit)."

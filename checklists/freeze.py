@@ -17,6 +17,8 @@ def active_windows(team_id: int, *, now: datetime | None = None) -> list[FreezeW
 
 def blocking_windows(release: Release, *, now: datetime | None = None) -> list[FreezeWindow]:
     """Active windows this release has no override for (a standard release never has one)."""
+    if getattr(release, "fact_freeze_now", None) is False and now is None:
+        return []  # read with the release (ReleaseQuerySet.with_facts): no window is active
     windows = active_windows(release.team_id, now=now)
     if not windows:
         return []

@@ -43,10 +43,13 @@ def ticked_refusal(user: User, release: Release, items=None) -> dict | None:
     }
 
 
-def changed_refusal(user: User, release: Release) -> dict | None:
-    kinds = sorted(
-        set(Contribution.objects.filter(release=release, user=user).values_list("kind", flat=True))
-    )
+def changed_refusal(
+    user: User, release: Release, contributions: list[Contribution] | None = None
+) -> dict | None:
+    """`contributions`: the release's Contribution rows if read already (a page asks for many people)."""
+    if contributions is None:
+        contributions = list(Contribution.objects.filter(release=release, user=user))
+    kinds = sorted({c.kind for c in contributions if c.user_id == user.pk})
     if not kinds:
         return None
     what = " and ".join(Contribution.Kind(kind).label.removeprefix("changed the ") for kind in kinds)
@@ -79,11 +82,11 @@ def commit_author_refusal(user: User, release: Release, found: Shipping) -> dict
     }
 
 
-def refusals(user: User, release: Release, found: Shipping, items=None) -> list[dict]:
+def refusals(user: User, release: Release, found: Shipping, items=None, contributions=None) -> list[dict]:
     """Every independence reason that keeps `user` from approving `release` (empty: none)."""
     found_refusals = [
         ticked_refusal(user, release, items),
-        changed_refusal(user, release),
+        changed_refusal(user, release, contributions),
         commit_author_refusal(user, release, found),
     ]
     return [r for r in found_refusals if r]

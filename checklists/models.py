@@ -225,6 +225,85 @@ class ReleaseQuerySet(models.QuerySet):
     def with_related(self):
         return self.select_related("team", "author", "repository")
 
+    def with_facts(self, viewer=None, *, now=None):
+        # `viewer`: a user or a user id (checklists/prepared.py compiles this with marker ids).
+        """Read, with each release, what its rules would otherwise ask in queries of their own.
+
+        checklists/abilities.py `Facts` uses these when present: production's commit (the
+        repository's latest deployment other than the release), whether the team has required
+        reviewer groups and an active freeze window, and the viewer's role and manager group.
+        They are the same questions asked as subqueries of one statement, so one row answers them.
+        """
+        from django.db.models import Exists, OuterRef, Subquery
+        from django.utils import timezone
+
+        now = now or timezone.now()
+        production = (
+            Release.objects.filter(repository_id=OuterRef("repository_id"), status=Release.Status.DEPLOYED)
+            .exclude(pk=OuterRef("pk"))
+            .order_by("-deployed_at", "-id")
+        )
+        qs = self.annotate(
+            fact_production_id=Subquery(production.values("pk")[:1]),
+            fact_production_commit=Subquery(production.values("commit")[:1]),
+            fact_has_groups=Exists(ReviewerGroup.objects.filter(team_id=OuterRef("team_id"), required=True)),
+            fact_freeze_now=Exists(
+                FreezeWindow.objects.filter(team_id=OuterRef("team_id"), starts_at__lte=now, ends_at__gt=now)
+            ),
+        )
+        current_approvals = SignOff.objects.filter(
+            release_id=OuterRef("pk"), stale=False, decision=SignOff.Decision.APPROVE
+        ).order_by()
+        counting = current_approvals.exclude(reviewer_id=OuterRef("author_id")).filter(
+            reviewer_id__in=Membership.objects.filter(
+                team_id=OuterRef(OuterRef("team_id")), role=Membership.Role.REVIEWER
+            ).values("user_id")
+        )
+        qs = qs.annotate(
+            # For caches of what a release shows (checklists/release_cache.py): answers that can
+            # change without a release write change these.
+            fact_counting=Subquery(
+                counting.values("release_id")
+                .annotate(n=models.Count("reviewer_id", distinct=True))
+                .values("n")[:1]
+            ),
+            fact_oldest_approval=Subquery(
+                current_approvals.values("release_id").annotate(t=models.Min("created_at")).values("t")[:1]
+            ),
+            fact_newest_approval=Subquery(
+                current_approvals.values("release_id").annotate(t=models.Max("created_at")).values("t")[:1]
+            ),
+            fact_scans_pending=Exists(
+                ScanRun.objects.filter(
+                    release_id=OuterRef("pk"),
+                    current=True,
+                    status__in=(ScanRun.Status.QUEUED, ScanRun.Status.RUNNING),
+                )
+            ),
+            fact_team_debt=Exists(
+                FollowUp.objects.filter(team_id=OuterRef("team_id"), closed_at__isnull=True).exclude(
+                    release__status=Release.Status.CANCELLED
+                )
+            ),
+        )
+        viewer_id = viewer if isinstance(viewer, int) else getattr(viewer, "pk", None)
+        if viewer_id is not None:
+            from django.contrib.auth import get_user_model
+
+            qs = qs.annotate(
+                fact_viewer_role=Subquery(
+                    Membership.objects.filter(team_id=OuterRef("team_id"), user_id=viewer_id)
+                    .order_by("id")
+                    .values("role")[:1]
+                ),
+                fact_viewer_is_manager=Exists(
+                    get_user_model().groups.through.objects.filter(
+                        user_id=viewer_id, group__name=MANAGERS_GROUP
+                    )
+                ),
+            )
+        return qs
+
 
 class Release(models.Model):
     class Kind(models.TextChoices):

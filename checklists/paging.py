@@ -1,7 +1,12 @@
 """Pagination that stays cheap on a long history."""
 
+import re
+from datetime import UTC, datetime
+
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
+
+POSITION = re.compile(r"^\d{1,17}\.\d{1,18}$")
 
 
 class CappedPaginator(Paginator):
@@ -22,3 +27,73 @@ class CappedPaginator(Paginator):
     @property
     def capped(self) -> bool:
         return self.count > self.cap
+
+
+class InvalidPosition(ValueError):
+    pass
+
+
+def encode_position(release) -> str:
+    """A row's place in newest-first order: its creation time (microseconds) and id."""
+    stamp = release.created_at
+    micros = int(stamp.timestamp()) * 1_000_000 + stamp.microsecond
+    return f"{micros}.{release.pk}"
+
+
+def decode_position(text: str):
+    if not POSITION.fullmatch(text or ""):
+        raise InvalidPosition(text)
+    micros, pk = (int(part) for part in text.split("."))
+    try:
+        stamp = datetime.fromtimestamp(micros // 1_000_000, UTC).replace(microsecond=micros % 1_000_000)
+    except (OverflowError, OSError, ValueError):
+        raise InvalidPosition(text) from None
+    return stamp, pk
+
+
+class KeysetPage:
+    """A page of the newest-first history found from a position, never by counting rows off.
+
+    "Older" continues after the last row shown (`after=`), "Newer" before the first one
+    (`before=`): each page is an index range scan of `size` + 1 rows, however deep it is
+    (an OFFSET walks every row before it). The total is still the capped count.
+    """
+
+    def __init__(self, queryset, size: int, *, after: str = "", before: str = ""):
+        self.paginator = CappedPaginator(queryset, size)
+        newest_first = queryset.order_by("-created_at", "-id")
+        if after:
+            stamp, pk = decode_position(after)
+            rows = list(
+                newest_first.filter(created_at__lte=stamp).exclude(created_at=stamp, pk__gte=pk)[: size + 1]
+            )
+            self.has_previous, self.has_next = True, len(rows) > size
+            rows = rows[:size]
+        elif before:
+            stamp, pk = decode_position(before)
+            oldest_first = queryset.order_by("created_at", "id")
+            rows = list(
+                oldest_first.filter(created_at__gte=stamp).exclude(created_at=stamp, pk__lte=pk)[: size + 1]
+            )
+            self.has_previous, self.has_next = len(rows) > size, True
+            rows = rows[:size][::-1]
+        else:
+            rows = list(newest_first[: size + 1])
+            self.has_previous, self.has_next = False, len(rows) > size
+            rows = rows[:size]
+        self.object_list = rows
+        self.keyset = True
+
+    @property
+    def next_position(self) -> str:
+        return encode_position(self.object_list[-1]) if self.has_next and self.object_list else ""
+
+    @property
+    def previous_position(self) -> str:
+        return encode_position(self.object_list[0]) if self.has_previous and self.object_list else ""
+
+    def __iter__(self):
+        return iter(self.object_list)
+
+    def __len__(self) -> int:
+        return len(self.object_list)

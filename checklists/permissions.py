@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from .errors import NotAllowed, NotAReviewerError, NotFound, SelfReviewError  # noqa: F401 - re-exported
 from .models import MANAGERS_GROUP, ChecklistTemplate, Membership, Release, Team
+from .prepared import Prepared
 
 
 def is_manager(user: User | AnonymousUser) -> bool:
@@ -74,11 +76,64 @@ def role_in(user: User, team_id: int) -> str | None:
     return Membership.objects.filter(team_id=team_id, user=user).values_list("role", flat=True).first()
 
 
-def get_release_for_user(user: User | AnonymousUser, pk) -> Release:
+def _readable_with_facts(
+    queryset: QuerySet[Release], user_id: int, *, superuser: bool, now
+) -> QuerySet[Release]:
+    releases = queryset.with_facts(user_id, now=now)
+    if not superuser:
+        # Readable as a member of its team or as a manager, asked in the same statement.
+        releases = releases.filter(
+            Q(team_id__in=Membership.objects.filter(user_id=user_id).values("team_id"))
+            | Q(fact_viewer_is_manager=True)
+        )
+    return releases
+
+
+def _page_rows() -> QuerySet[Release]:
+    return Release.objects.with_related().select_related("commit_range")
+
+
+# What pages and a release's JSON read: compiled once per process (checklists/prepared.py).
+PAGE_STATEMENTS = {
+    superuser: Prepared(
+        lambda pk, user, now, superuser=superuser: _readable_with_facts(
+            _page_rows(), user, superuser=superuser, now=now
+        ).filter(pk=pk)
+    )
+    for superuser in (False, True)
+}
+
+
+def get_release_for_user(
+    user: User | AnonymousUser, pk, *, queryset: QuerySet[Release] | None = None, page_rows: bool = False
+) -> Release:
+    """The release if `user` may read it, read in one statement with the facts its rules ask
+    (ReleaseQuerySet.with_facts: production, groups, freeze, the user's role and manager group).
+
+    `page_rows`: with its team, author, repository and stored range, from a statement compiled
+    once per process (pages and a release's JSON); else `queryset` (default: with_related()).
+    """
+    if not user.is_authenticated:
+        raise NotFound("No such release.")
     try:
-        return readable_releases(user).with_related().get(pk=pk)
-    except (Release.DoesNotExist, ValueError, TypeError, OverflowError):
+        key = int(pk)
+    except (ValueError, TypeError, OverflowError):
         raise NotFound("No such release.") from None
+    if not 0 < key < 2**63:
+        raise NotFound("No such release.")
+    now = timezone.now()
+    if page_rows:
+        release = PAGE_STATEMENTS[bool(user.is_superuser)].get(pk=key, user=user.pk, now=now)
+    else:
+        base = queryset if queryset is not None else Release.objects.with_related()
+        release = (
+            _readable_with_facts(base, user.pk, superuser=user.is_superuser, now=now).filter(pk=key).first()
+        )
+    if release is None:
+        raise NotFound("No such release.")
+    release.fact_viewer_id = user.pk
+    user._releasegate_is_manager = release.fact_viewer_is_manager
+    return release
 
 
 def check_can_work_on(user: User, release: Release) -> None:

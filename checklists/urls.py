@@ -11,6 +11,7 @@ urlpatterns = [
     path("releases/new/", views.release_create, name="release_create"),
     path("releases/<int:pk>/", views.release_detail, name="release"),
     path("releases/<int:pk>/edit/", views.release_edit, name="release_edit"),
+    path("releases/<int:pk>/review/", views.release_review, name="release_review"),
     path("releases/<int:pk>/items/<str:key>/", views.item_update, name="item_update"),
     path("releases/<int:pk>/scans/", views.release_scans, name="release_scans"),
     path("releases/<int:pk>/scans/run/", views.request_scans, name="request_scans"),

@@ -69,6 +69,10 @@ PAGE_MARKERS = {
 }
 
 
+# The review page offers the decision only: sign-off and the overrides a reviewer may give.
+REVIEW_ACTIONS = {"approve", "reject", "override_range", "read_range_again"}
+
+
 def page_offers(html: str, action: str, pk: int) -> bool:
     """A form or link that performs the action (a disabled button with its reason posts nowhere)."""
     return PAGE_MARKERS[action](pk) in html
@@ -134,6 +138,13 @@ def approved(team, alice, bob, **_):
     return release
 
 
+def approved_team_now_requires_two(team, alice, bob, **_):
+    release = approved(team, alice, bob)
+    team.required_approvals = 2
+    team.save()
+    return release
+
+
 def deployed(team, alice, bob, **_):
     release = approved(team, alice, bob)
     workflow.deploy(release, actor=alice)
@@ -162,6 +173,7 @@ STATES = [
     hotfix_range_unreadable,
     older_than_production,
     approved,
+    approved_team_now_requires_two,
     deployed,
     rolled_back,
     cancelled,
@@ -179,6 +191,7 @@ def test_page_api_and_workflow_give_the_same_answer(state, request, team, alice,
         page = Client()
         page.force_login(user)
         html = page.get(reverse("checklists:release", args=[release.pk])).content.decode()
+        review = page.get(reverse("checklists:release_review", args=[release.pk])).content.decode()
         answers = client_for(user).get(release_url(release)).json()["abilities"]
         acknowledge = answers["acknowledge_relation"] or ""
         for action in PAGE_MARKERS:
@@ -187,6 +200,10 @@ def test_page_api_and_workflow_give_the_same_answer(state, request, team, alice,
             done = workflow_allows(action, Release.objects.get(pk=release.pk), user, acknowledge)
             if not on_page == in_api == done:
                 disagreements.append(f"{name} {action}: page={on_page} api={in_api} workflow={done}")
+            if action in REVIEW_ACTIONS and page_offers(review, action, release.pk) != in_api:
+                disagreements.append(f"{name} {action} on the review page: {not in_api} but api={in_api}")
+            if action not in REVIEW_ACTIONS and page_offers(review, action, release.pk):
+                disagreements.append(f"{name} {action}: the review page offers an action it should not")
             if not in_api:
                 assert answers[action]["code"] and answers[action]["message"], (name, action)
     assert disagreements == []

@@ -17,4 +17,10 @@ fi
 # The provider's packages, exactly as locked (package-lock.json), from the npm registry.
 npm ci --prefix tests/idp/provider --no-audit --no-fund --loglevel=error
 
+# axe-core for the accessibility test: the npm package pinned in package-lock.json, installed from
+# the registry into node_modules and served to Chromium by the test (never from a CDN).
+if [ ! -f node_modules/axe-core/axe.min.js ]; then
+  npm ci --no-audit --no-fund --ignore-scripts
+fi
+
 .venv/bin/python -m pytest tests/browser tests/idp -m "browser or idp" -p no:cacheprovider -q

@@ -1,6 +1,6 @@
 """Shapes of the API: input serializers check types only; checklists/workflow/ decides the rules.
 
-Output serializers read only what the views prefetch (views.release_queryset), so a
+Output serializers read only what the views prefetch (views.json_prefetches), so a
 release renders in a constant number of queries.
 """
 

@@ -6,8 +6,11 @@ import re
 from datetime import timedelta
 
 from django import forms, template
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 
 from .. import permissions
 
@@ -130,9 +133,29 @@ def sort_state(context, field: str) -> str:
     return "none"
 
 
+STATE_WORDS = {
+    "open": "open",
+    "done": "done",
+    "failed": "failed",
+    "waived": "waived",
+    "not_applicable": "not applicable",
+}
+
+
+def _item_title(event, key) -> str:
+    """An item's title for an event: set by the view (checklists/activity.py), else the key in words."""
+    titles = getattr(event, "item_titles", None) or {}
+    if key in titles:
+        return titles[key]
+    payload = event.payload or {}
+    if payload.get("title"):
+        return payload["title"]
+    return str(key or "an item").rsplit(".", 1)[-1].replace("-", " ").replace("_", " ")
+
+
 @register.filter
 def event_summary(event) -> str:
-    """One line saying what an audit event recorded."""
+    """One line saying what an audit event recorded, with item titles (never keys)."""
     p = event.payload or {}
     verb = event.verb
     if verb == "release.created":
@@ -141,11 +164,13 @@ def event_summary(event) -> str:
         text = "changed " + ", ".join(f.replace("_", " ") for f in p.get("fields", []))
         return text + ("; approvals went stale" if p.get("signoffs_made_stale") else "")
     if verb == "item.updated":
-        text = f"set {p.get('key')} from {p.get('from')} to {p.get('to')}"
-        return text + (f" ({p['reason']})" if p.get("reason") else "")
+        state = STATE_WORDS.get(p.get("to"), p.get("to"))
+        text = f"set “{_item_title(event, p.get('key'))}” to {state}"
+        text += f" ({p['reason']})" if p.get("reason") else ""
+        return text + ("; approvals went stale" if p.get("signoffs_made_stale") else "")
     if verb == "release.submitted":
         queued = p.get("queued_scans") or []
-        return "submitted for review" + (f"; queued {', '.join(queued)}" if queued else "")
+        return "submitted for review" + (f"; queued scans: {', '.join(queued)}" if queued else "")
     if verb.startswith("signoff."):
         text = "approved" if verb.endswith("approve") else "rejected"
         return text + (f" ({p['approvals']} of {p['required']})" if "approvals" in p else "")
@@ -159,6 +184,26 @@ def event_summary(event) -> str:
         return f"rolled back: {p.get('reason', '')}"
     if verb == "release.cancelled":
         return "cancelled the release" + (f": {p['reason']}" if p.get("reason") else "")
+    if verb == "followup.closed":
+        return f"closed the follow-up of “{_item_title(event, p.get('key'))}” with evidence"
+    if verb == "range.read":
+        if p.get("status") == "ready":
+            return (
+                f"read what ships: {p.get('commits', 0)} commit(s), {p.get('relation') or 'relation unknown'}"
+            )
+        return "could not read what ships" + (f": {p['error']}" if p.get("error") else "")
+    if verb == "range.requested":
+        return (
+            "production moved; what ships is read again"
+            if p.get("production_moved")
+            else "asked to read what ships again"
+        )
+    if verb == "range.overridden":
+        return f"allowed approval without reading what ships: {p.get('reason', '')}"
+    if verb == "freeze.overridden":
+        return f"overrode the deploy freeze: {p.get('reason', '')}"
+    if verb == "test_report.uploaded":
+        return "uploaded a test report"
     return verb.replace(".", " ").replace("_", " ")
 
 
@@ -225,3 +270,73 @@ def finding_location(finding) -> str:
         return ""
     where = finding.get("file") or finding.get("path") or finding.get("endpoint") or finding.get("url") or ""
     return f"{where}:{finding['line']}" if finding.get("line") else str(where)
+
+
+def _when(value) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else "–"
+
+
+@register.simple_tag
+def history_rows(releases) -> str:
+    """The history table's rows, written directly (escaped by format_html).
+
+    Django's template engine resolved each of the 25 rows' nine cells through filters and
+    `{% url %}`: about half of the page's time at 100,000 releases (docs/benchmarks.md).
+    """
+    base = reverse("checklists:release", args=[0])[: -len("0/")]
+    rows = []
+    for r in releases:
+        kind = (
+            format_html('<span class="badge text-bg-warning">hotfix</span>')
+            if r.kind == "hotfix"
+            else "standard"
+        )
+        rows.append(
+            format_html(
+                '<tr><td>#{}</td><td><a href="{}{}/">{}</a></td><td>{}</td><td>{}</td>'
+                '<td><span class="badge {}">{}</span></td><td class="d-none d-lg-table-cell">{}</td>'
+                '<td class="text-nowrap small">{}</td><td class="text-nowrap small d-none d-lg-table-cell">{}</td>'
+                '<td class="text-nowrap small d-none d-lg-table-cell">{}</td></tr>',
+                r.pk,
+                base,
+                r.pk,
+                r.title,
+                r.team.name,
+                kind,
+                status_class(r.status),
+                r.get_status_display(),
+                r.author.get_username(),
+                _when(r.created_at),
+                _when(r.approved_at),
+                _when(r.deployed_at),
+            )
+        )
+    return mark_safe("\n".join(rows))  # noqa: S308 - every row is format_html's escaped output  # nosec B308 B703
+
+
+@register.simple_tag(takes_context=True)
+def history_header(context, columns) -> str:
+    """The history's sortable column headers (aria-sort, link, arrow), written directly."""
+    params = context["request"].GET.copy()
+    params.pop("page", None)
+    for name in ("after", "before"):  # a position belongs to one order
+        params.pop(name, None)
+    current = params.get("o", "")
+    cells = []
+    for field, label in columns:
+        state = "ascending" if current == field else "descending" if current == f"-{field}" else "none"
+        params["o"] = f"-{field}" if current == field else field
+        arrow = sort_arrow(field, current)
+        hidden = " d-none d-lg-table-cell" if field in ("approved", "deployed", "author") else ""
+        cells.append(
+            format_html(
+                '<th scope="col" aria-sort="{}" class="text-nowrap{}"><a class="link-body-emphasis '
+                'text-decoration-none" href="?{}">{}{}</a></th>',
+                state,
+                hidden,
+                urlencode(sorted(params.items()), doseq=False),
+                label,
+                format_html(' <span aria-hidden="true">{}</span>', arrow) if arrow else "",
+            )
+        )
+    return mark_safe("".join(cells))  # noqa: S308 - format_html's escaped output  # nosec B308 B703

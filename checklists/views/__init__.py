@@ -15,6 +15,7 @@ from .release import (
     request_scans,
     rerun_scan,
 )
+from .review import release_review
 from .rules import followup_close, freeze_override, range_override, range_read
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "release_deploy",
     "release_detail",
     "release_edit",
+    "release_review",
     "release_rollback",
     "release_scans",
     "release_signoff",

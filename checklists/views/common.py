@@ -13,7 +13,7 @@ from ..permissions import get_release_for_user
 def readable_release(request: HttpRequest, pk: int) -> Release:
     """The release if this user may read it; a 404 otherwise, never a hint that it exists."""
     try:
-        return get_release_for_user(request.user, pk)
+        return get_release_for_user(request.user, pk, page_rows=True)
     except NotFound as exc:
         raise Http404(exc.message) from None
 

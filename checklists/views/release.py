@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import abilities, permissions, workflow
+from .. import abilities, activity, permissions, release_cache, review, workflow
 from ..errors import InvalidInput, WorkflowError
 from ..forms import (
     CancelForm,
@@ -28,6 +28,7 @@ from ..models import ChecklistItem, Release, ScanRun, SignOff, TemplateItem
 from ..template_files import CATEGORIES
 from ..templatetags.releasegate import dom_id
 from .common import blocking_list, readable_release, refusal
+from .review import review_page
 from .rules import rules_context
 
 Status = Release.Status
@@ -86,7 +87,9 @@ def release_context(request: HttpRequest, release: Release, **extra) -> dict:
     )
     runs = {run.scanner: run for run in scans}
     # Lazy: read only when the timeline is rendered, not when its cached fragment is used.
-    events = release.events.select_related("actor").order_by("-created_at", "-id")
+    events = activity.TitledEvents(
+        release.events.select_related("actor").order_by("-created_at", "-id"), {i.key: i.title for i in items}
+    )
 
     approve, reject = may["approve"], may["reject"]
     mine_current = any(s.reviewer_id == user.pk and not s.stale for s in signoffs)
@@ -113,7 +116,6 @@ def release_context(request: HttpRequest, release: Release, **extra) -> dict:
         "items": items,
         "categories": categories,
         "overall": _progress(items),
-        "waived_items": [item for item in items if item.state == State.WAIVED],
         "scans": scans,
         "scans_pending": any(run.status in PENDING_SCANS for run in scans),
         "scan_rows": [(item, runs.get(item.argument)) for item in items if item.kind == "scan"],
@@ -125,6 +127,7 @@ def release_context(request: HttpRequest, release: Release, **extra) -> dict:
         "signoff_note": signoff_note,
         "acknowledge_relation": may.acknowledge,
         "blockers": blockers,
+        "situation": review.situation(release, facts, may, blockers),
         "events": events,
         "can_submit": may.may("submit"),
         "submit_refusal": may["submit"] if is_member and release.status == Status.DRAFT else None,
@@ -168,7 +171,10 @@ def _release_url(release: Release, anchor: str = "") -> str:
 @login_required
 @require_GET
 def release_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return _page(request, readable_release(request, pk))
+    release = readable_release(request, pk)
+    return release_cache.page(
+        request, release, "page", "checklists/release_detail.html", lambda: release_context(request, release)
+    )
 
 
 @login_required
@@ -282,22 +288,28 @@ def request_scans(request: HttpRequest, pk: int) -> HttpResponse:
 # --- transitions ----------------------------------------------------------------
 
 
-def _transition(request: HttpRequest, pk: int, form_class, change, done: str) -> HttpResponse:
-    """Validate a transition's form, call the workflow, and redirect, or show what blocks."""
+def _transition(request: HttpRequest, pk: int, form_class, change, done) -> HttpResponse:
+    """Validate a transition's form, call the workflow, and redirect, or show what blocks.
+
+    `done` is the one flash message of the action (a callable gets the workflow's result).
+    A form posted from the review page (`next=review`) goes back there, refusal or not.
+    """
     release = readable_release(request, pk)
+    from_review = request.POST.get("next") == "review"
     form = form_class(request.POST) if form_class else None
     try:
         if form is not None and not form.is_valid():
             raise InvalidInput("Check the form.", details=form_errors(form))
-        change(release, request.user, form.cleaned_data if form is not None else {})
+        result = change(release, request.user, form.cleaned_data if form is not None else {})
     except WorkflowError as exc:
         if exc.status == 404:
             raise Http404(exc.message) from None
         release = readable_release(request, pk)
-        return _page(
-            request, release, status=exc.status, action_error=exc, action_blockers=blocking_list(exc)
-        )
-    messages.success(request, done)
+        show = review_page if from_review else _page
+        return show(request, release, status=exc.status, action_error=exc, action_blockers=blocking_list(exc))
+    messages.success(request, done(result) if callable(done) else done)
+    if from_review:
+        return redirect(reverse("checklists:release_review", args=[release.pk]))
     return redirect(_release_url(release))
 
 
@@ -317,19 +329,22 @@ def release_submit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def release_signoff(request: HttpRequest, pk: int) -> HttpResponse:
     def sign(release, user, data):
-        result = workflow.sign_off(
+        return workflow.sign_off(
             release.pk,
             actor=user,
             decision=data["decision"],
             comment=data["comment"],
             acknowledge_relation=data["acknowledge_relation"],
         )
-        if result.release.status == Status.APPROVED:
-            messages.info(request, "The release has all the approvals it needs: it is approved.")
 
-    decision = request.POST.get("decision")
-    verb = "Approved" if decision == SignOff.Decision.APPROVE else "Rejected; the release is back to draft"
-    return _transition(request, pk, SignOffForm, sign, f"{verb}.")
+    def done(result: workflow.SignOffResult) -> str:
+        if result.signoff.decision == SignOff.Decision.REJECT:
+            return "Rejected; the release is back to draft."
+        if result.release.status == Status.APPROVED:
+            return "Approved: the release has all the approvals it needs."
+        return "Approved; the release still needs more approvals."
+
+    return _transition(request, pk, SignOffForm, sign, done)
 
 
 @login_required

@@ -10,10 +10,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from .. import approvals, permissions, workflow
+from .. import approvals, followups, permissions, review, workflow
 from ..abilities import Abilities, Facts
 from ..errors import WorkflowError
-from ..models import FollowUp, Release, ReviewerGroup, SignOff
+from ..models import ChecklistItem, FollowUp, Release
 from .common import readable_release, refusal
 
 
@@ -25,31 +25,41 @@ def rules_context(
     for signoff in signoffs:
         signoff.expires_at = approvals.expires_at(signoff, release)
         signoff.expired = bool(signoff.expires_at and signoff.expires_at <= now)
-        try:
-            saved = signoff.snapshot.state
-        except SignOff.snapshot.RelatedObjectDoesNotExist:
-            saved = None  # given before snapshots were kept
-        signoff.changes = approvals.changes_since(saved, release, items) if saved else []
+        signoff.changes = review.changes_since(signoff, release, items)
     windows = facts.freeze_windows if release.is_open_for_changes else []
-    groups = list(
-        ReviewerGroup.objects.filter(team_id=release.team_id, required=True).prefetch_related("members")
-    )
-    filled = {}
-    if groups:
-        counting = facts.counting
-        assigned, _ = approvals.group_assignment(release, {s.reviewer_id for s in counting})
-        names = {s.reviewer_id: s.reviewer.get_username() for s in counting}
-        filled = {group: names.get(person) for group, person in assigned.items()}
+    release_followups = list(release.followups.select_related("owner", "closed_by"))
+    by_key = {f.item_key: f for f in release_followups}
+    waivers = [
+        {"title": i.title, "reason": i.reason, "followup": by_key.pop(i.key, None)}
+        for i in items
+        if i.state == ChecklistItem.State.WAIVED
+    ]
+    waivers += [{"title": f.item_title, "reason": f.waiver_reason, "followup": f} for f in by_key.values()]
+    team_debt = []
+    if (
+        release.kind == Release.Kind.STANDARD
+        and release.status == Release.Status.DRAFT
+        and facts.role(request.user)
+    ):
+        team_debt = list(followups.open_for_team(release.team_id).order_by("due_date", "id"))
     return {
         "shipping": facts.shipping,
-        "release_followups": list(release.followups.select_related("owner", "closed_by")),
+        "waivers": waivers,
+        "team_debt": team_debt,
+        "today": timezone.localdate(),
         "freeze_windows": windows,
         "can_override_freeze": may.may("override_freeze"),
         "can_override_range": may.may("override_range"),
         "can_read_range_again": may.may("read_range_again"),
-        "required_groups": [{"name": g.name, "filled_by": filled.get(g.name)} for g in groups],
+        "required_groups": review.group_rows(release, facts),
         "approval_valid_days": release.team.approval_valid_days,
     }
+
+
+def _back(request: HttpRequest, release: Release) -> str:
+    """The page the form was posted from: the review page (`next=review`) or the release page."""
+    name = "checklists:release_review" if request.POST.get("next") == "review" else "checklists:release"
+    return reverse(name, args=[release.pk])
 
 
 @login_required
@@ -67,6 +77,11 @@ def followup_close(request: HttpRequest, pk: int) -> HttpResponse:
     except WorkflowError as exc:
         return refusal(request, exc)
     messages.success(request, f"Follow-up “{followup.item_title}” closed.")
+    back = request.POST.get("back", "")
+    if (
+        back.isdigit() and len(back) < 19
+    ):  # the release page the form was on (a hotfix's or the blocked one's)
+        return redirect(reverse("checklists:release", args=[int(back)]))
     if request.POST.get("next") == "release":
         return redirect(reverse("checklists:release", args=[followup.release_id]))
     return redirect(reverse("checklists:dashboard"))
@@ -83,7 +98,7 @@ def range_override(request: HttpRequest, pk: int) -> HttpResponse:
     messages.success(
         request, "Approval allowed without reading what ships, for this hotfix; the override is audited."
     )
-    return redirect(reverse("checklists:release", args=[release.pk]) + "#shipping")
+    return redirect(_back(request, release) + "#shipping")
 
 
 @login_required
@@ -95,7 +110,7 @@ def range_read(request: HttpRequest, pk: int) -> HttpResponse:
     except WorkflowError as exc:
         return refusal(request, exc)
     messages.success(request, "A worker reads what ships again; this page shows it when it is done.")
-    return redirect(reverse("checklists:release", args=[release.pk]) + "#shipping")
+    return redirect(_back(request, release) + "#shipping")
 
 
 @login_required
@@ -107,4 +122,4 @@ def freeze_override(request: HttpRequest, pk: int) -> HttpResponse:
     except WorkflowError as exc:
         return refusal(request, exc)
     messages.success(request, "Freeze overridden for this hotfix; the override is in the audit trail.")
-    return redirect(reverse("checklists:release", args=[release.pk]))
+    return redirect(_back(request, release))

@@ -98,6 +98,8 @@ def test_author_reviewer_and_manager_journey(live_server, page, team, alice, bob
     page.get_by_label("Comment").fill("Rollback plan checked; scans clean.")
     page.get_by_role("button", name="Approve").click()
     expect(page.get_by_test_id("status")).to_have_text("Approved")
+    assert page.url.endswith(f"/releases/{release.pk}/review/")  # the reviewer decided from the review page
+    page.goto(f"{base}/releases/{release.pk}/")
     expect(page.locator("#signoffs")).to_contain_text("Rollback plan checked")
     sign_out(page)
 

@@ -1,0 +1,113 @@
+"""History: a wrong filter is named (never ignored), newest-first pages by position, CSV with approvers and waivers."""
+
+import csv
+import io
+
+import pytest
+from django.urls import reverse
+
+from checklists import workflow
+from checklists.models import Release
+
+from .conftest import pass_scans_in_review, ready_for_review, tick_manual_items
+from .factories import make_release
+
+
+@pytest.mark.parametrize(
+    "params, label",
+    [
+        ({"status": "shipped"}, "Status"),
+        ({"team": "nope"}, "Team"),
+        ({"kind": "weird"}, "Kind"),
+        ({"since": "yesterday"}, "Created from"),
+        ({"until": "2026-13-45"}, "Created until"),
+        ({"o": "password"}, "Sort by"),
+        ({"after": "not-a-position"}, "Page position"),
+    ],
+)
+def test_a_wrong_filter_is_named_and_shows_no_rows(client, alice, release, params, label):
+    client.force_login(alice)
+    response = client.get(reverse("checklists:history"), params)
+    assert response.status_code == 400
+    html = response.content.decode()
+    errors = html.split('data-testid="filter-errors"')[1].split("</div>")[0]
+    assert f"<strong>{label}</strong>" in errors
+    assert release.title not in html  # never the unfiltered rows
+    export = client.get(reverse("checklists:history_csv"), params)
+    if label != "Page position":
+        assert export.status_code == 400 and label in export.content.decode()
+
+
+def test_newest_first_pages_by_position_through_every_row(client, team, alice, settings):
+    for n in range(60):
+        make_release(team, alice, title=f"Release {n:02d}")
+    client.force_login(alice)
+    seen, params = [], {}
+    for _ in range(5):
+        response = client.get(reverse("checklists:history"), params)
+        page = response.context["page"]
+        seen += [r.pk for r in page.object_list]
+        if not page.has_next:
+            break
+        params = {"after": page.next_position}
+    expected = list(Release.objects.order_by("-created_at", "-id").values_list("pk", flat=True))
+    assert seen == expected
+    back = client.get(reverse("checklists:history"), {"before": page.previous_position}).context["page"]
+    assert [r.pk for r in back.object_list] == expected[25:50]
+    assert "Older" not in response.content.decode().split('aria-label="Pages"')[1]
+
+
+def test_a_deep_position_page_runs_the_same_queries_as_the_first(
+    client, team, alice, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for n in range(30):
+        make_release(team, alice, title=f"Release {n:02d}")
+    client.force_login(alice)
+    with CaptureQueriesContext(connection) as first:
+        page = client.get(reverse("checklists:history")).context["page"]
+    with django_assert_max_num_queries(len(first.captured_queries)):
+        client.get(reverse("checklists:history"), {"after": page.next_position})
+
+
+def test_the_csv_carries_approvers_and_waivers(client, team, alice, bob, dave):
+    team.required_approvals = 2
+    team.save()
+    release = ready_for_review(make_release(team, alice, title="Two approvals"), alice)
+    workflow.sign_off(release, actor=bob, decision="approve")
+    workflow.sign_off(release, actor=dave, decision="approve")
+    hotfix = make_release(team, alice, kind="hotfix", title="Hotfix waived")
+    tick_manual_items(hotfix, alice)
+    workflow.set_item_state(
+        hotfix, "handoff.oncall-briefed", actor=alice, state="waived", reason="=incident 7"
+    )
+    workflow.submit(hotfix, actor=alice)
+    pass_scans_in_review(hotfix)
+    client.force_login(alice)
+    rows = {
+        r["title"]: r
+        for r in csv.DictReader(
+            io.StringIO(b"".join(client.get(reverse("checklists:history_csv")).streaming_content).decode())
+        )
+    }
+    assert rows["Two approvals"]["approvers"] == "bob; dave"
+    waived = hotfix.items.get(key="handoff.oncall-briefed").title
+    assert rows["Hotfix waived"]["waivers"] == f"{waived}: =incident 7"
+    assert rows["Hotfix waived"]["approvers"] == ""
+
+
+def test_the_csv_runs_a_constant_number_of_queries(client, team, alice, bob, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(alice)
+    ready_for_review(make_release(team, alice), alice)
+    with CaptureQueriesContext(connection) as small:
+        b"".join(client.get(reverse("checklists:history_csv")).streaming_content)
+    for _ in range(5):
+        release = ready_for_review(make_release(team, alice), alice)
+        workflow.sign_off(release, actor=bob, decision="approve")
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        b"".join(client.get(reverse("checklists:history_csv")).streaming_content)
