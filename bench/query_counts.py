@@ -25,7 +25,8 @@ DOC = ROOT / "docs" / "benchmarks.md"
 SIZES = (10, 1000)
 TABLES = [
     "checklists_auditevent", "checklists_signoff", "checklists_checklistitem", "checklists_scanrun",
-    "checklists_release", "checklists_membership", "checklists_team", "authtoken_token", "django_session",
+    "checklists_contribution", "checklists_rangeoverride", "checklists_release", "checklists_commitrange",
+    "checklists_repository", "checklists_membership", "checklists_team", "authtoken_token", "django_session",
 ]  # fmt: skip
 
 
@@ -43,7 +44,8 @@ def build(size: int) -> dict:
     from django.contrib.auth.models import User
 
     from checklists import workflow
-    from checklists.models import ChecklistTemplate, Membership, Release, Team, TemplateItem
+    from checklists.commit_range import RangeRead
+    from checklists.models import ChecklistTemplate, Membership, Release, Repository, Team, TemplateItem
 
     author = User.objects.create(username=f"author{size}")
     reviewer = User.objects.create(username=f"reviewer{size}")
@@ -62,21 +64,32 @@ def build(size: int) -> dict:
     team = Team.objects.create(name=f"QC {size}", slug=f"qc-{size}", owner=reviewer, template=template)
     Membership.objects.create(team=team, user=author, role="member")
     Membership.objects.create(team=team, user=reviewer, role="reviewer")
-    data = {"title": f"Release of {size}", "repository": "https://git.example.com/qc.git", "commit": "a" * 40,
+    # The team's registered repository (as bench/generate_data.py writes it: no git is read here).
+    repository = Repository.objects.create(team=team, location="https://git.example.com/qc.git")
+    data = {"title": f"Release of {size}", "repository": repository.pk, "commit": "a" * 40,
             "version_before": "1.0", "version_after": "1.1", "rollback_plan": "Redeploy 1.0."}  # fmt: skip
     release = workflow.create_release(actor=author, team=team, data=data)
     for key in release.items.values_list("key", flat=True):
         workflow.set_item_state(release.pk, key, actor=author, state="done", evidence="https://ci.example/1")
     workflow.submit(release.pk, actor=author)
+    # What a worker stores after reading the range, so that the approval may go through.
+    release.refresh_from_db()
+    workflow.claim_range_read(release.commit_range_id, stale_after=0)
+    commits = [
+        {"sha": "a" * 40, "author_email": "author@example.com", "committer_email": "author@example.com"}
+    ]
+    workflow.record_range_read(release.commit_range_id, read=RangeRead("new", 1, 0, commits, []))
     workflow.sign_off(release.pk, actor=reviewer, decision="approve", comment="ok")
-    # The other rows of the list: plain releases with the same small checklist, made in bulk.
+    # The other rows of the list: plain releases with the same small checklist, made in bulk, of
+    # another repository (so that they do not move the production the measured release reads from).
+    older = Repository.objects.create(team=team, location="https://git.example.com/qc-old.git")
     others = [
         Release(
             team=team,
             template=template,
             author=author,
             title=f"Old {n}",
-            repository=data["repository"],
+            repository=older,
             commit=f"{n:040x}",
             status="deployed",
         )  # fmt: skip
