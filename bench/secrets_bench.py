@@ -184,7 +184,7 @@ def ours_child(repo: str, incremental: bool = False) -> None:
     """
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "releasegate.settings")
-    from checklists import repo as repo_mod
+    from checklists.git import repo as repo_mod
     from checklists.scans import secrets
     from checklists.scans.base import ScanTarget
     from checklists.scans.secretscan.cache import MemoryBlobCache
@@ -211,7 +211,7 @@ def ours_child(repo: str, incremental: bool = False) -> None:
 
 
 def rescan_after_change(repo: str, mirrors: Path, cache) -> dict:
-    from checklists import repo as repo_mod
+    from checklists.git import repo as repo_mod
     from checklists.scans import secrets
     from checklists.scans.base import ScanTarget
 

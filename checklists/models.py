@@ -897,7 +897,7 @@ class Repository(models.Model):
     """A git repository registered for a team: the only places its releases come from.
 
     The location is checked when registered and again before every fetch
-    (checklists/locations.py). Credentials are kept here, server-side: they are never shown
+    (checklists/git/locations.py). Credentials are kept here, server-side: they are never shown
     again, never logged, and git gets them only from the askpass helper, for this host only.
     """
 

@@ -23,7 +23,8 @@ from django.db.models import F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from . import commit_range, repo, workflow
+from . import workflow
+from .git import commit_range, repo
 from .models import DEFAULT_PRODUCTION_CONFIG_GLOBS, CommitRange, Release, ScanRun, TestReport
 from .scans import registry
 from .scans.base import ScannerUnavailable, ScanResult, ScanTarget

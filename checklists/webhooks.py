@@ -8,7 +8,7 @@
   delivery is at least once) come along.
 - Only http(s). Unless an admin sets `allow_private` on the hook, the URL may not point at
   this app's own hosts (ALLOWED_HOSTS), loopback, private, link-local (169.254/16, fe80::/10),
-  metadata or other non-global addresses (checklists/netguard.py, shared with git fetches). The host name is resolved again at each delivery,
+  metadata or other non-global addresses (checklists/git/netguard.py, shared with git fetches). The host name is resolved again at each delivery,
   every resolved address is checked, and the connection goes to the checked address (no
   second lookup a rebinding DNS server could answer differently). Redirects are not followed.
 - Failures (network, timeout, non-2xx) are retried with exponential backoff up to
@@ -32,7 +32,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from . import netguard
+from .git import netguard
 from .models import WEBHOOK_EVENTS, Release, Webhook, WebhookDelivery
 
 logger = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ SIGNATURE_HEADER = "X-Releasegate-Signature"
 MAX_BACKOFF = 3600
 MAX_RESPONSE_BYTES = 4096
 
-# The guard is shared with git fetches (checklists/netguard.py); its refusal keeps this name here.
+# The guard is shared with git fetches (checklists/git/netguard.py); its refusal keeps this name here.
 UnsafeURL = netguard.UnsafeAddress
 resolve_checked = netguard.resolve_checked
 

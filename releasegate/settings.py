@@ -292,7 +292,7 @@ RELEASEGATE_SCAN_SOFT_TIME_LIMIT = int(env_str("RELEASEGATE_SCAN_SOFT_TIME_LIMIT
 RELEASEGATE_SCAN_MAX_FILE_BYTES = int(env_str("RELEASEGATE_SCAN_MAX_FILE_BYTES", str(5 * 1024 * 1024)))
 RELEASEGATE_SCAN_MAX_TOTAL_BYTES = int(env_str("RELEASEGATE_SCAN_MAX_TOTAL_BYTES", str(1024 * 1024 * 1024)))
 RELEASEGATE_SECRETS_SECOND_OPINION = env_bool("RELEASEGATE_SECRETS_SECOND_OPINION", default=False)
-# --- Registered repositories (checklists/locations.py, docs/configuration.md) ------
+# --- Registered repositories (checklists/git/locations.py, docs/configuration.md) ------
 # Git hosts repositories may be registered on: names, or *.example.com for subdomains.
 RELEASEGATE_GIT_HOSTS = env_list("RELEASEGATE_GIT_HOSTS", "")
 # Of those, the hosts that may resolve to private (RFC 1918, ULA) addresses: an on-premises

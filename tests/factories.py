@@ -5,8 +5,9 @@ import secrets
 import factory
 from django.contrib.auth.models import Group, User
 
-from checklists import locations, workflow
-from checklists.commit_range import RangeRead
+from checklists import workflow
+from checklists.git import locations
+from checklists.git.commit_range import RangeRead
 from checklists.models import (
     MANAGERS_GROUP,
     ChecklistTemplate,
@@ -122,7 +123,7 @@ def commit(author: str = "alice", *, sha_: str | None = None, committer: str | N
 def read_range(release, *, commits=None, relation=None, ahead_by=None, behind_by=None, error=""):
     """Record what a worker read for the release's range, through the workflow, as the task does.
 
-    The git side (checklists/commit_range.py) is tested on real repositories; here the stored
+    The git side (checklists/git/commit_range.py) is tested on real repositories; here the stored
     result is given: by default one commit authored by the release's author, ahead of production.
     """
     release.refresh_from_db()

@@ -12,8 +12,9 @@ import subprocess
 import pytest
 from django.urls import reverse
 
-from checklists import commit_range, tasks, workflow
+from checklists import tasks, workflow
 from checklists.errors import InvalidInput, NotAllowed, SelfReviewError, TransitionError
+from checklists.git import commit_range
 from checklists.models import AuditEvent, CommitRange, Contribution, Release
 
 from .api_helpers import assert_error, client_for, release_url

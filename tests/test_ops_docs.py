@@ -9,7 +9,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 # Files that read environment variables; settings.py through env_str/env_bool/env_list.
-SOURCES = ["releasegate/settings.py", "gunicorn.conf.py", "checklists/repo.py"]
+SOURCES = ["releasegate/settings.py", "gunicorn.conf.py", "checklists/git/repo.py"]
 ENV_READ = re.compile(
     r"""(?:env_str|env_bool|env_list|environ\.get|environ\[|getenv)\(?\s*["']([A-Z][A-Z0-9_]+)["']"""
 )

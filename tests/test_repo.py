@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from checklists import repo
+from checklists.git import repo
 
 from .gitrepos import Symlink, commit_files, git, make_repo
 

@@ -16,8 +16,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
-from checklists import locations, repo, workflow
+from checklists import workflow
 from checklists.errors import InvalidInput, NotAllowed
+from checklists.git import locations, repo
 from checklists.models import AuditEvent, Repository
 
 from .api_helpers import API, assert_error, client_for
@@ -365,7 +366,8 @@ def test_a_repository_that_never_answers_costs_a_worker_a_timeout_and_the_web_no
     import threading
     import time
 
-    from checklists import netguard, tasks
+    from checklists import tasks
+    from checklists.git import netguard
 
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from checklists import repo
+from checklists.git import repo
 from checklists.models import DEFAULT_PRODUCTION_CONFIG_GLOBS
 from checklists.scans import debug_off, env_credentials, mock_flag
 from checklists.scans.base import ScanTarget, expand_braces, glob_match

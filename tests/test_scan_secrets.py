@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from checklists import repo
+from checklists.git import repo
 from checklists.scans import secrets
 from checklists.scans.base import ScanTarget
 

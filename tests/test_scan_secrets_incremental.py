@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from checklists import repo, tasks, workflow
+from checklists import tasks, workflow
+from checklists.git import repo
 from checklists.models import ScanRun, SecretBlobFindings
 from checklists.scans import secrets
 from checklists.scans.base import ScanTarget

@@ -7,8 +7,9 @@ from typing import Any
 
 from django.contrib.auth.models import User
 
-from .. import abilities, approvals, audit, locations, permissions, text
+from .. import abilities, approvals, audit, permissions, text
 from ..errors import InvalidInput, NotFound, TransitionError
+from ..git import locations
 from ..integrations import outbox
 from ..models import (
     EVIDENCE_MAX,

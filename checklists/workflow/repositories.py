@@ -2,7 +2,7 @@
 
 Staff or the team's owner registers a repository (page, API, admin, `manage.py
 add_repository`); the location is checked against this installation's rules
-(checklists/locations.py) and stored in its canonical form, with its credentials. The
+(checklists/git/locations.py) and stored in its canonical form, with its credentials. The
 credentials are never shown again and never written to the audit log.
 """
 
@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 
-from .. import locations, team_policy
+from .. import team_policy
 from ..errors import InvalidInput, NotAllowed, NotFound
+from ..git import locations
 from ..models import Repository, Team
 from .base import _audit
 from .transactions import write_transaction

@@ -22,8 +22,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db.models import Q
 
-from .. import netguard, team_policy
+from .. import team_policy
 from ..errors import InvalidInput, NotAllowed, NotFound, TransitionError
+from ..git import netguard
 from ..models import (
     SLUG_VALIDATOR,
     WEBHOOK_EVENTS,

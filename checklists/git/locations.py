@@ -6,7 +6,7 @@ A location is one of
 - an absolute local path, only when RELEASEGATE_ALLOW_LOCAL_REPOSITORIES is on (the demo
   and the tests; production refuses to start with it).
 The host must be on the installation's allowlist (RELEASEGATE_GIT_HOSTS: names, or
-`*.example.com` for subdomains) and pass the address guard (checklists/netguard.py).
+`*.example.com` for subdomains) and pass the address guard (checklists/git/netguard.py).
 Never `file://`, plain `http://`, `git://`, transport helpers (`ext::`), credentials in the
 URL (they belong in the repository's stored credentials), queries, options (a leading `-`),
 `..` segments, whitespace or control characters.

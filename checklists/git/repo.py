@@ -10,7 +10,7 @@ two pipes can never deadlock. No checkout, no hooks, no submodules, no LFS smudg
 symlinks are reported, never followed. Binary and oversized files are skipped and listed.
 
 Before every fetch the location is checked again against this installation's rules
-(checklists/locations.py) and its host name resolved and checked (checklists/netguard.py);
+(checklists/git/locations.py) and its host name resolved and checked (checklists/git/netguard.py);
 git then connects to that checked address only (`http.curloptResolve` for https, ssh's
 `HostName` for ssh), follows no redirect, and speaks only the location's own protocol.
 A repository's credentials (stored with it) reach git only through the askpass helper,
@@ -40,7 +40,7 @@ from . import locations, netguard
 logger = logging.getLogger(__name__)
 
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
-ASKPASS = Path(__file__).parent / "scans" / "git_askpass.sh"
+ASKPASS = Path(__file__).parent / "git_askpass.sh"
 SYMLINK_MODE = "120000"
 SUBMODULE_MODE = "160000"
 BINARY_SNIFF_BYTES = 8000

@@ -1,7 +1,7 @@
 """Read a commit range from a repository's mirror: workers only (the `read_commit_range` task).
 
 Given production (the team's last deployed commit, or nothing) and a release's commit, it
-reads with git plumbing (checklists/repo.py: nothing executed):
+reads with git plumbing (checklists/git/repo.py: nothing executed):
 - the commits that ship (`base..head`, newest first) with author and committer,
 - the changed files from production to the commit, with added and deleted line counts,
 - the commit's relation to production: new (nothing deployed), same, ahead, behind or
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..shipping import MAX_COMMITS, MAX_FILES
 from . import repo
-from .shipping import MAX_COMMITS, MAX_FILES
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 FIELD_SEP, RECORD_SEP = "\x1f", "\x1e"
