@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import HttpResponseRedirect
 
-from . import abilities, approvals, text, workflow
+from . import text, workflow
 from .errors import WorkflowError
 from .models import (
     WEBHOOK_EVENTS,
@@ -35,6 +35,7 @@ from .models import (
     Webhook,
     WebhookDelivery,
 )
+from .policy import abilities, approvals
 
 
 def refuse_line_breaks(value: str) -> None:

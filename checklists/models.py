@@ -226,10 +226,10 @@ class ReleaseQuerySet(models.QuerySet):
         return self.select_related("team", "author", "repository")
 
     def with_facts(self, viewer=None, *, now=None):
-        # `viewer`: a user or a user id (checklists/prepared.py compiles this with marker ids).
+        # `viewer`: a user or a user id (checklists/policy/prepared.py compiles this with marker ids).
         """Read, with each release, what its rules would otherwise ask in queries of their own.
 
-        checklists/abilities.py `Facts` uses these when present: production's commit (the
+        checklists/policy/abilities.py `Facts` uses these when present: production's commit (the
         repository's latest deployment other than the release), whether the team has required
         reviewer groups and an active freeze window, and the viewer's role and manager group.
         They are the same questions asked as subqueries of one statement, so one row answers them.

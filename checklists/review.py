@@ -1,7 +1,7 @@
 """What a reviewer needs to decide, read from stored rows: the review page's read model.
 
-The answers come from checklists/abilities.py (what blocks, who may approve and why not) and
-checklists/approvals.py (counting approvals, required groups, what changed since a sign-off);
+The answers come from checklists/policy/abilities.py (what blocks, who may approve and why not) and
+checklists/policy/approvals.py (counting approvals, required groups, what changed since a sign-off);
 this module only arranges them for a person: the way out of the current state in one
 sentence, each reviewer's answer, required groups nobody can fill, and readable changes.
 """
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import approvals, independence
-from .abilities import Abilities, Facts
 from .models import ChecklistItem, Release, SignOff
+from .policy import approvals, independence
+from .policy.abilities import Abilities, Facts
 from .textdiff import Segment, inline_diff
 
 Status = Release.Status
@@ -100,7 +100,7 @@ class Reviewer:
 def reviewers(release: Release, facts: Facts) -> list[Reviewer]:
     """Every reviewer of the team with their answer: approved, may approve, or why they may not.
 
-    The reasons are checklists/independence.py's (the same the workflow refuses with), read in
+    The reasons are checklists/policy/independence.py's (the same the workflow refuses with), read in
     a fixed number of queries for the whole team.
     """
     people = facts.reviewers

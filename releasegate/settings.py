@@ -373,7 +373,7 @@ if not RELEASEGATE_PASSWORD_LOGIN and not OIDC_ISSUER:
 
 
 def _group_grants(text: str):
-    from checklists.identity.mapping import MappingError, parse
+    from checklists.policy.group_roles import MappingError, parse
 
     try:
         return parse(text)

@@ -7,9 +7,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from checklists import approvals, workflow
+from checklists import workflow
 from checklists.errors import TransitionError
 from checklists.models import Membership, ReviewerGroup, SignOff
+from checklists.policy import approvals
 
 from .api_helpers import client_for, release_url
 from .factories import UserFactory, add_member

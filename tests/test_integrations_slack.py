@@ -375,7 +375,7 @@ def test_a_press_in_slack_answers_as_the_abilities_do(
 ):
     """Slack is one more path to the same rule: its outcome is abilities_for's answer, and it
     changes the release exactly when that answer allows it."""
-    from checklists import abilities
+    from checklists.policy import abilities
 
     user = request.getfixturevalue(person)
     workflow.link_slack_account(user, actor=None, slack_user_id=SLACK_IDS[person])

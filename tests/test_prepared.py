@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from checklists.errors import NotFound
 from checklists.models import FreezeWindow, Release, ReviewerGroup
-from checklists.permissions import get_release_for_user
+from checklists.policy.permissions import get_release_for_user
 
 from .factories import make_release
 

@@ -5,7 +5,7 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
 from checklists.models import AuditEvent, Membership, Release, Team
-from checklists.permissions import is_manager
+from checklists.policy.permissions import is_manager
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from checklists import team_policy, workflow
+from checklists import workflow
 from checklists.errors import InvalidInput, NotAllowed, NotFound, TransitionError
 from checklists.models import AuditEvent, FreezeWindow, Membership, ReviewerGroup, Team, Webhook
+from checklists.policy import teams as team_policy
 
 from .factories import UserFactory, add_member
 

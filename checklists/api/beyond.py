@@ -9,7 +9,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .. import abilities, freeze, shipping, workflow
+from .. import workflow
 from ..errors import NotFound
 from ..models import (
     EVIDENCE_MAX,
@@ -21,8 +21,9 @@ from ..models import (
     Webhook,
     WebhookDelivery,
 )
-from ..permissions import get_release_for_user, readable_teams
-from ..shipping import MAX_COMMITS, MAX_FILES
+from ..policy import abilities, freeze, shipping
+from ..policy.permissions import get_release_for_user, readable_teams
+from ..policy.shipping import MAX_COMMITS, MAX_FILES
 from .views import ApiView, _errors, valid
 
 # --- shapes ----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from .. import workflow
 from ..errors import NotFound
 from ..models import REPOSITORY_MAX, Repository, Team
-from ..permissions import readable_teams
+from ..policy.permissions import readable_teams
 from .views import ApiView, _errors, valid
 
 

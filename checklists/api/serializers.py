@@ -88,14 +88,14 @@ class SignOffSerializer(serializers.ModelSerializer):
 
     def get_expires_at(self, signoff: SignOff) -> str | None:
         """When an approval stops counting (Team.approval_valid_days); null if never."""
-        from ..approvals import expires_at
+        from ..policy.approvals import expires_at
 
         when = expires_at(signoff, signoff.release)
         return when.isoformat() if when else None
 
     def get_changes_since(self, signoff: SignOff) -> list[dict]:
         """What changed in the release since this sign-off was given (fields, then items)."""
-        from ..approvals import changes_since
+        from ..policy.approvals import changes_since
 
         try:
             saved = signoff.snapshot.state
@@ -189,7 +189,7 @@ class AnswerSerializer(serializers.Serializer):
 
 
 class AbilitiesSerializer(serializers.Serializer):
-    """What the requesting user may do to this release now (checklists/abilities.py)."""
+    """What the requesting user may do to this release now (checklists/policy/abilities.py)."""
 
     edit = AnswerSerializer()
     tick = AnswerSerializer()
@@ -228,7 +228,7 @@ class ShippingSummarySerializer(serializers.Serializer):
 
 
 def shipping_summary(found, *, counts: bool = True) -> dict:
-    """A Shipping (checklists/shipping.py) without its lists (they are in shipping/); the gate
+    """A Shipping (checklists/policy/shipping.py) without its lists (they are in shipping/); the gate
     asks for no counts, so that it never reads the lists at all."""
     data = found.as_dict(lists=False)
     data["commits"] = len(found.range.commits) if counts and found.ready else None
@@ -258,7 +258,7 @@ class ReleaseSerializer(ReleaseSummarySerializer):
         read_only_fields = fields
 
     def _facts(self, release: Release):
-        from ..abilities import Facts
+        from ..policy.abilities import Facts
 
         cache = self.context.setdefault("facts", {})
         if release.pk not in cache:
@@ -273,7 +273,7 @@ class ReleaseSerializer(ReleaseSummarySerializer):
 
     @extend_schema_field(AbilitiesSerializer)
     def get_abilities(self, release: Release) -> dict | None:
-        from ..abilities import abilities_for
+        from ..policy.abilities import abilities_for
 
         request = self.context.get("request")
         if request is None:

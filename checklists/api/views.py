@@ -1,6 +1,6 @@
 """HTTP API v1 (docs: /api/v1/docs/). Each view checks shape, calls checklists/workflow/, renders.
 
-Who may do what is decided in checklists/permissions.py and checklists/workflow/: a release the
+Who may do what is decided in checklists/policy/permissions.py and checklists/workflow/: a release the
 user may not read is a 404, a change they may not make is a 403 (errors.py).
 """
 
@@ -19,10 +19,10 @@ from rest_framework.response import Response
 from .. import release_cache, workflow
 from ..errors import NotFound, TooLarge
 from ..filters import ReleaseFilter
-from ..gate_read import open_gate
 from ..junit import max_report_bytes
 from ..models import ChecklistItem, ChecklistTemplate, FollowUp, Release, ScanRun, SignOff
-from ..permissions import get_release_for_user, readable_releases, readable_templates
+from ..policy.gate import open_gate
+from ..policy.permissions import get_release_for_user, readable_releases, readable_templates
 from . import serializers as s
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
 from .idempotency import fingerprint, idempotent
@@ -334,7 +334,7 @@ class GateView(ApiView):
     )
     def get(self, request: Request, pk: int) -> Response:
         commit = request.query_params.get("commit")
-        # The common answer, "open", from one statement (checklists/gate_read.py); else the full rules.
+        # The common answer, "open", from one statement (checklists/policy/gate.py); else the full rules.
         if (found := open_gate(request.user, pk, commit)) is not None:
             return Response(found.as_dict())
         release = get_release_for_user(

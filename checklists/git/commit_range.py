@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..shipping import MAX_COMMITS, MAX_FILES
+from ..policy.shipping import MAX_COMMITS, MAX_FILES
 from . import repo
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"

@@ -28,8 +28,8 @@ from django.core import signing
 from django.urls import reverse
 from slack_sdk.signature import SignatureVerifier
 
-from .. import abilities
 from ..models import Release
+from ..policy import abilities
 from . import http
 
 WINDOW_SECONDS = 5 * 60

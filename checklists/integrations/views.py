@@ -22,9 +22,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .. import abilities, workflow
+from .. import workflow
 from ..errors import WorkflowError
 from ..models import Release
+from ..policy import abilities
 from . import github, outbox, slack
 from .models import IntegrationDelivery, SeenRequest, SlackAccount, SlackChannel
 

@@ -12,7 +12,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 
-from .. import permissions
+from ..policy import permissions
 
 register = template.Library()
 

@@ -7,7 +7,7 @@ from django.shortcuts import render
 
 from ..errors import NotFound, WorkflowError
 from ..models import Release
-from ..permissions import get_release_for_user
+from ..policy.permissions import get_release_for_user
 
 
 def readable_release(request: HttpRequest, pk: int) -> Release:

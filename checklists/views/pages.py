@@ -15,11 +15,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from rest_framework.authtoken.models import Token
 
-from .. import activity, metrics, permissions
+from .. import activity, metrics
 from ..errors import NotAllowed
 from ..filters import HistoryFilter
 from ..models import AuditEvent, ChecklistItem, FollowUp, Membership, Release, ScanRun, SignOff, SlackAccount
 from ..paging import CappedPaginator, InvalidPosition, KeysetPage
+from ..policy import permissions
 from ..workflow.preferences import email_events_of
 from .common import refusal
 from .email_preferences import EmailPreferencesForm

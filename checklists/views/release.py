@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import abilities, activity, permissions, release_cache, review, workflow
+from .. import activity, release_cache, review, workflow
 from ..errors import InvalidInput, WorkflowError
 from ..forms import (
     CancelForm,
@@ -25,6 +25,7 @@ from ..forms import (
     form_errors,
 )
 from ..models import ChecklistItem, Release, ScanRun, SignOff, TemplateItem
+from ..policy import abilities, permissions
 from ..template_files import CATEGORIES
 from ..templatetags.releasegate import dom_id
 from .common import blocking_list, readable_release, refusal
@@ -54,7 +55,7 @@ def _progress(items: list[ChecklistItem]) -> Progress:
 def release_context(request: HttpRequest, release: Release, **extra) -> dict:
     """Everything the release page shows, in a fixed number of queries.
 
-    Which actions it offers comes from checklists/abilities.py, the answers the workflow
+    Which actions it offers comes from checklists/policy/abilities.py, the answers the workflow
     itself applies: a button is shown only to someone who may use it; an action that is
     refused for a reason the person can act on is shown disabled, with the reason.
     """

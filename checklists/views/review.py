@@ -3,7 +3,7 @@
 What ships (commits, files with their line counts, the relation to production) comes first,
 then what blocks and who may approve, what changed since the last decision, each item's
 evidence in a compact list, then the sign-off. Every action it offers is one that
-checklists/abilities.py allows this person now; nothing else is shown as a button.
+checklists/policy/abilities.py allows this person now; nothing else is shown as a button.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from .. import abilities, release_cache, review
+from .. import release_cache, review
 from ..models import ChecklistItem, Release, TemplateItem
+from ..policy import abilities
 from ..template_files import CATEGORIES
 from .common import readable_release
 

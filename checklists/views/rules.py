@@ -10,10 +10,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from .. import approvals, followups, permissions, review, workflow
-from ..abilities import Abilities, Facts
+from .. import review, workflow
 from ..errors import WorkflowError
 from ..models import ChecklistItem, FollowUp, Release
+from ..policy import approvals, followups, permissions
+from ..policy.abilities import Abilities, Facts
 from .common import readable_release, refusal
 
 

@@ -11,10 +11,11 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_POST
 
-from .. import team_policy, workflow
+from .. import workflow
 from ..errors import InvalidInput, WorkflowError
 from ..forms import add_workflow_errors
 from ..models import Membership
+from ..policy import teams as team_policy
 from ..team_forms import FreezeForm, ReviewerGroupForm, WebhookCreateForm
 from ..workflow.team_rules import may_create_webhook
 from .common import refusal

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import permissions, team_policy, workflow
+from .. import workflow
 from ..errors import InvalidInput, NotFound, WorkflowError
 from ..forms import add_workflow_errors
 from ..models import (
@@ -30,6 +30,8 @@ from ..models import (
     Team,
     Webhook,
 )
+from ..policy import permissions
+from ..policy import teams as team_policy
 from ..team_forms import (
     ApprovalRulesForm,
     FreezeForm,

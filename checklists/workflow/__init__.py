@@ -4,7 +4,7 @@ Pages, the API, admin actions, management commands and Celery tasks all call the
 functions; no rule lives anywhere else. Each function:
 - runs in one transaction and locks the release row first, so concurrent requests
   queue behind each other instead of losing updates (docs/reliability.md, "Lock order");
-- asks checklists/abilities.py whether the actor may do it: the page, the API and the
+- asks checklists/policy/abilities.py whether the actor may do it: the page, the API and the
   admin show the same answers;
 - reads no repository and calls no network: workers read what ships and store it
   (ranges.py), the workflow reads stored rows;

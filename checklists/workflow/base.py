@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 
-from .. import abilities, approvals, audit, permissions, text
+from .. import audit, text
 from ..errors import InvalidInput, NotFound, TransitionError
 from ..git import locations
 from ..integrations import outbox
@@ -22,6 +22,7 @@ from ..models import (
     Repository,
     Team,
 )
+from ..policy import abilities, approvals, permissions
 
 Status = Release.Status
 State = ChecklistItem.State
@@ -255,5 +256,5 @@ def blocking_items(release: Release, *, for_submit: bool) -> list[dict]:
 
 def count_current_approvals(release: Release) -> int:
     """Distinct non-author reviewers, with the reviewer role on the team now, whose approval is
-    current and not expired (Team.approval_valid_days); see checklists/approvals.py."""
+    current and not expired (Team.approval_valid_days); see checklists/policy/approvals.py."""
     return len(approvals.counting_approvals(release))

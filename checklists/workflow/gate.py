@@ -1,4 +1,4 @@
-"""The deploy gate, and the freeze windows that can shut it; its rules are checklists/abilities.py's."""
+"""The deploy gate, and the freeze windows that can shut it; its rules are checklists/policy/abilities.py's."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from typing import Any
 
 from django.contrib.auth.models import User
 
-from .. import abilities, freeze
 from ..models import (
     FreezeOverride,
     Release,
 )
-from ..shipping import Shipping
+from ..policy import abilities, freeze
+from ..policy.shipping import Shipping
 from .base import (
     SHA_RE,
     Status,

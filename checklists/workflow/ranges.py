@@ -25,9 +25,9 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .. import abilities, independence, shipping
 from ..errors import TransitionError
 from ..models import CommitRange, RangeOverride, Release, SignOff
+from ..policy import abilities, independence, shipping
 from .base import (
     Status,
     _audit,

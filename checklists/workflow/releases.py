@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from .. import abilities, approvals, followups, notifications, permissions, webhooks
+from .. import notifications, webhooks
 from ..errors import InvalidInput, NotAllowed, NotFound, TransitionError
 from ..integrations import outbox
 from ..models import (
@@ -25,6 +25,7 @@ from ..models import (
     Team,
     checklist_digest,
 )
+from ..policy import abilities, approvals, followups, permissions
 from .base import (
     State,
     Status,

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 
-from .. import team_policy
 from ..errors import InvalidInput, NotAllowed, NotFound
 from ..git import locations
 from ..models import Repository, Team
+from ..policy import teams as team_policy
 from .base import _audit
 from .transactions import write_transaction
 

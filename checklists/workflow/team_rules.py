@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from .. import permissions, team_policy, webhooks
+from .. import webhooks
 from ..errors import InvalidInput, NotAllowed, NotFound, TransitionError
 from ..models import (
     EVIDENCE_MAX,
@@ -25,6 +25,8 @@ from ..models import (
     Team,
     Webhook,
 )
+from ..policy import permissions
+from ..policy import teams as team_policy
 from .base import (
     _audit,
     _bump,

@@ -1,7 +1,7 @@
 """A team's settings, people, reviewer groups, freeze windows and webhooks, changed by its owners.
 
 Every function here:
-- refuses through checklists/team_policy.py (staff, or an owner of the team);
+- refuses through checklists/policy/teams.py (staff, or an owner of the team);
 - locks the team row FOR NO KEY UPDATE (changes to one team queue behind each other, while
   releases of the team are still created: their foreign-key checks take KEY SHARE locks,
   which NO KEY UPDATE does not block) and never a release row (docs/reliability.md);
@@ -22,7 +22,6 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db.models import Q
 
-from .. import team_policy
 from ..errors import InvalidInput, NotAllowed, NotFound, TransitionError
 from ..git import netguard
 from ..models import (
@@ -31,6 +30,7 @@ from ..models import (
     Membership,
     Team,
 )
+from ..policy import teams as team_policy
 from .base import _audit
 from .transactions import write_transaction
 

@@ -125,7 +125,7 @@ def start_provider(tmp_dir: Path, redirect_uris: list[str]) -> IdentityProvider:
 
 def configure(settings, provider: IdentityProvider, *, password_login: bool = True) -> None:
     """Point releasegate at the provider, as the environment variables would (docs/identity.md)."""
-    from checklists.identity.mapping import parse
+    from checklists.policy.group_roles import parse
 
     settings.OIDC_ISSUER = provider.issuer
     settings.OIDC_CLIENT_ID = settings.OIDC_RP_CLIENT_ID = provider.client_id

@@ -19,8 +19,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from rest_framework.authtoken.models import Token
 
-from checklists import approvals, workflow
+from checklists import workflow
 from checklists.models import AuditEvent, Release
+from checklists.policy import approvals
 from tests.conftest import pass_scans_in_review, tick_manual_items
 from tests.factories import make_release, read_range
 

@@ -1,6 +1,6 @@
 """Reviewer independence from the content, not just the click.
 
-Beyond "not the author" (checklists/abilities.py), a reviewer may not approve a release if they
+Beyond "not the author" (checklists/policy/abilities.py), a reviewer may not approve a release if they
 - ticked (or skipped) one of its manual items: `ticked_item`;
 - changed its commit or its repository: `changed_release` (they chose what ships);
 - authored or committed a commit in what ships (the stored range from the team's last
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import User
 
-from .models import ChecklistItem, Contribution, Release
+from ..models import ChecklistItem, Contribution, Release
 from .shipping import Shipping
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from .models import FreezeOverride, FreezeWindow, Release
+from ..models import FreezeOverride, FreezeWindow, Release
 
 
 def active_windows(team_id: int, *, now: datetime | None = None) -> list[FreezeWindow]:

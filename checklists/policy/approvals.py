@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from .models import ChecklistItem, Membership, Release, ReviewerGroup, SignOff
+from ..models import ChecklistItem, Membership, Release, ReviewerGroup, SignOff
 
 SNAPSHOT_FIELDS = (
     "title",

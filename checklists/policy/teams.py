@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AnonymousUser, User
 
+from ..errors import NotAllowed, WorkflowError
+from ..models import Membership, ReviewerGroup, Team
 from . import approvals, permissions
-from .errors import NotAllowed, WorkflowError
-from .models import Membership, ReviewerGroup, Team
 
 
 def is_staff(user: User | AnonymousUser | None) -> bool:

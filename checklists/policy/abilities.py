@@ -7,7 +7,7 @@ same answers through `abilities_for`. So the page never offers a button the work
 and the API never says "allowed" for an action that fails.
 
 `Facts` reads what the rules need about one release once: its items, sign-offs, scans, what
-ships (stored rows: checklists/shipping.py), counting approvals, freeze windows.
+ships (stored rows: checklists/policy/shipping.py), counting approvals, freeze windows.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from functools import cached_property
 
 from django.contrib.auth.models import AnonymousUser, User
 
-from . import approvals, followups, freeze, independence, permissions, shipping
-from .errors import (
+from ..errors import (
     BlockedError,
     NotAllowed,
     NotAReviewerError,
@@ -26,7 +25,8 @@ from .errors import (
     TransitionError,
     WorkflowError,
 )
-from .models import ChecklistItem, Contribution, Membership, Release, ScanRun, SignOff
+from ..models import ChecklistItem, Contribution, Membership, Release, ScanRun, SignOff
+from . import approvals, followups, freeze, independence, permissions, shipping
 
 Status = Release.Status
 State = ChecklistItem.State

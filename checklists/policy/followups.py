@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import ChecklistItem, FollowUp, Release, Team
+from ..models import ChecklistItem, FollowUp, Release, Team
 
 
 def add_working_days(start: date, days: int) -> date:

@@ -8,7 +8,7 @@ and the gate see is this module's `Shipping`:
 - `pending`: not read yet, or production moved since it was read (another release was
   deployed): a worker is reading it;
 - `unreadable`: the worker could not read it, and `error` says why.
-Approval fails closed on anything but `ready` (checklists/abilities.py), except that a
+Approval fails closed on anything but `ready` (checklists/policy/abilities.py), except that a
 reviewer may override it on a hotfix, with a reason (`override`).
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .models import CommitRange, RangeOverride, Release
+from ..models import CommitRange, RangeOverride, Release
 
 Status = CommitRange.Status
 MAX_COMMITS = 500  # a range stores at most this many commits (truncated says so)

@@ -7,7 +7,7 @@ no freeze window now and the reader's right to read it. One SQL statement reads 
 (production's commit, the freeze and group checks and the approvals are subqueries of it).
 
 This is a shortcut, not a second set of rules: it answers only when the answer is certainly
-"open" under checklists/abilities.py's rules, and returns None for everything else, which
+"open" under checklists/policy/abilities.py's rules, and returns None for everything else, which
 `workflow.gate_status` then decides in full (with the reasons). Cases it leaves to the full
 rules: any reason to close, required reviewer groups (a matching), a freeze window now (an
 override), an older or diverged commit (acknowledgements), approvals near expiry.
@@ -25,7 +25,7 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from .models import (
+from ..models import (
     MANAGERS_GROUP,
     CommitRange,
     FreezeWindow,
@@ -35,7 +35,7 @@ from .models import (
     SignOff,
     Team,
 )
-from .workflow.base import SHA_RE
+from ..workflow.base import SHA_RE
 
 T = {
     "release": Release._meta.db_table,

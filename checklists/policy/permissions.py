@@ -3,7 +3,7 @@
 - A manager (global group `managers`) reads every release and changes nothing.
 - A team member (role `member` or `reviewer`) reads and works on the team's releases.
 - A reviewer of the team may also sign its releases off, never their own
-  (checklists/abilities.py decides what each person may do to a release, and why not).
+  (checklists/policy/abilities.py decides what each person may do to a release, and why not).
 - Anyone else sees no release at all (a 404, never a hint that it exists).
 - A checklist template is read by the teams that use it (or made releases from it),
   by managers and by staff.
@@ -15,8 +15,8 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from .errors import NotAllowed, NotAReviewerError, NotFound, SelfReviewError  # noqa: F401 - re-exported
-from .models import MANAGERS_GROUP, ChecklistTemplate, Membership, Release, Team
+from ..errors import NotAllowed, NotAReviewerError, NotFound, SelfReviewError  # noqa: F401 - re-exported
+from ..models import MANAGERS_GROUP, ChecklistTemplate, Membership, Release, Team
 from .prepared import Prepared
 
 
@@ -93,7 +93,7 @@ def _page_rows() -> QuerySet[Release]:
     return Release.objects.with_related().select_related("commit_range")
 
 
-# What pages and a release's JSON read: compiled once per process (checklists/prepared.py).
+# What pages and a release's JSON read: compiled once per process (checklists/policy/prepared.py).
 PAGE_STATEMENTS = {
     superuser: Prepared(
         lambda pk, user, now, superuser=superuser: _readable_with_facts(
