@@ -24,6 +24,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from . import workflow
+from .effects.emails import notify_decision, notify_event, notify_submitted  # noqa: F401 - for the worker
 from .git import commit_range, repo
 from .models import DEFAULT_PRODUCTION_CONFIG_GLOBS, CommitRange, Release, ScanRun, TestReport
 from .scans import registry
@@ -362,8 +363,8 @@ def sweep_ranges(now) -> dict:
     bind=True, acks_late=True, ignore_result=True, max_retries=None, soft_time_limit=60, time_limit=90
 )
 def deliver_webhook(self, delivery_id: int) -> str:
-    """POST one webhook delivery; retried with exponential backoff (checklists/webhooks.py)."""
-    from . import webhooks
+    """POST one webhook delivery; retried with exponential backoff (checklists/effects/webhooks.py)."""
+    from .effects import webhooks
 
     outcome = webhooks.deliver(delivery_id)
     if outcome.retry_in is not None:

@@ -11,7 +11,8 @@ from email.message import Message
 import pytest
 from aiosmtpd.controller import Controller
 
-from checklists import notifications, workflow
+from checklists import workflow
+from checklists.effects import emails as notifications
 from checklists.workflow.preferences import set_email_preferences
 
 from .idp.harness import free_port

@@ -8,7 +8,8 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.urls import reverse
 
-from checklists import notifications, workflow
+from checklists import workflow
+from checklists.effects import emails as notifications
 from checklists.models import EmailFailure, Release
 
 from .conftest import tick_manual_items
@@ -152,7 +153,7 @@ def test_a_message_that_cannot_be_sent_is_logged_as_an_error_and_kept_for_staff(
     assert failure.recipients == ["bob@example.com\nBcc: attacker@evil.example"]
     assert "Review requested" in failure.subject and failure.error
     errors = [
-        r for r in caplog.records if r.levelno == logging.ERROR and r.name == "checklists.notifications"
+        r for r in caplog.records if r.levelno == logging.ERROR and r.name == "checklists.effects.emails"
     ]
     assert len(errors) == 1 and f"release {in_review.pk}" in errors[0].getMessage()
 
@@ -196,7 +197,7 @@ def test_a_mail_server_that_is_down_is_retried_then_recorded_once_with_its_error
     assert f"gave up after {task.max_retries + 1} attempts" in failure.error
     assert "SMTPServerDisconnected" in failure.error
     errors = [
-        r for r in caplog.records if r.levelno == logging.ERROR and r.name == "checklists.notifications"
+        r for r in caplog.records if r.levelno == logging.ERROR and r.name == "checklists.effects.emails"
     ]
     assert len(errors) == 1
 

@@ -14,7 +14,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from django.urls import reverse
 
-from checklists import tasks, webhooks, workflow
+from checklists import tasks, workflow
+from checklists.effects import webhooks
 from checklists.errors import InvalidInput, NotAllowed
 from checklists.models import AuditEvent, Webhook, WebhookDelivery
 

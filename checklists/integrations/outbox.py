@@ -27,7 +27,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from .. import webhooks
+from ..effects import webhooks
 from ..models import Release
 from . import github, gitlab, http, slack, status
 from .models import DeploymentCheck, GitLabProject, IntegrationDelivery, SlackChannel, SlackMessage

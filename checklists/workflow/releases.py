@@ -9,7 +9,8 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from .. import notifications, webhooks
+from ..effects import emails as notifications
+from ..effects import webhooks
 from ..errors import InvalidInput, NotAllowed, NotFound, TransitionError
 from ..integrations import outbox
 from ..models import (

@@ -12,7 +12,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .. import notifications, webhooks
+from ..effects import emails as notifications
+from ..effects import webhooks
 from ..errors import InvalidInput
 from ..junit import JUnitSummary, parse_junit
 from ..models import (

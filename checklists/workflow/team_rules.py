@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from .. import webhooks
+from ..effects import webhooks
 from ..errors import InvalidInput, NotAllowed, NotFound, TransitionError
 from ..models import (
     EVIDENCE_MAX,

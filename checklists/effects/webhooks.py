@@ -32,8 +32,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .git import netguard
-from .models import WEBHOOK_EVENTS, Release, Webhook, WebhookDelivery
+from ..git import netguard
+from ..models import WEBHOOK_EVENTS, Release, Webhook, WebhookDelivery
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ def emit(release: Release, event: str, **data) -> list[WebhookDelivery]:
 
 
 def _enqueue(delivery_id: int) -> None:
-    from . import tasks
+    from .. import tasks
 
     try:
         tasks.deliver_webhook.delay(delivery_id)

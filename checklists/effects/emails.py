@@ -28,8 +28,8 @@ from django.db import transaction
 from django.urls import reverse
 from django_guid import get_guid
 
-from .models import EmailFailure, EmailPreference, Membership, Release, SignOff
-from .text import one_line
+from ..models import EmailFailure, EmailPreference, Membership, Release, SignOff
+from ..text import one_line
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +110,13 @@ def wanting(user_ids, event: str) -> list[str]:
     return sorted(set(users.values_list("email", flat=True)))
 
 
-@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=MAX_RETRIES)
+@shared_task(
+    name="checklists.notifications.notify_submitted",
+    bind=True,
+    acks_late=True,
+    ignore_result=True,
+    max_retries=MAX_RETRIES,
+)
 def notify_submitted(self, release_id: int) -> int:
     """Tell each reviewer of the team (never the author) that a release waits for review."""
     release = Release.objects.select_related("team", "author").filter(pk=release_id).first()
@@ -135,7 +141,13 @@ def notify_submitted(self, release_id: int) -> int:
     return sent
 
 
-@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=MAX_RETRIES)
+@shared_task(
+    name="checklists.notifications.notify_decision",
+    bind=True,
+    acks_late=True,
+    ignore_result=True,
+    max_retries=MAX_RETRIES,
+)
 def notify_decision(self, signoff_id: int) -> int:
     """Tell the author that their release was approved or rejected, and by whom."""
     signoff = SignOff.objects.select_related("release__team", "release__author", "reviewer").filter(
@@ -168,7 +180,13 @@ EVENT_WORDS = {
 }
 
 
-@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=MAX_RETRIES)
+@shared_task(
+    name="checklists.notifications.notify_event",
+    bind=True,
+    acks_late=True,
+    ignore_result=True,
+    max_retries=MAX_RETRIES,
+)
 def notify_event(self, release_id: int, event: str) -> int:
     """Tell the team's address (if it chose `event`) and the people an event concerns."""
     release = Release.objects.select_related("team", "author").filter(pk=release_id).first()
