@@ -6,6 +6,7 @@ import factory
 from django.contrib.auth.models import Group, User
 
 from checklists import workflow
+from checklists.checklist_format.files import SEED_TEMPLATE, parse_template, store_template
 from checklists.git import locations
 from checklists.git.commit_range import RangeRead
 from checklists.models import (
@@ -17,7 +18,6 @@ from checklists.models import (
     Team,
     TemplateItem,
 )
-from checklists.template_files import SEED_TEMPLATE, parse_template, store_template
 
 
 def sha() -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from checklists.checklist_format.files import SEED_TEMPLATE, parse_template, store_template
 from checklists.models import ChecklistTemplate, TemplateItem
-from checklists.template_files import SEED_TEMPLATE, parse_template, store_template
 from tests.api_helpers import API, assert_error, client_for
 from tests.factories import TeamFactory, UserFactory, add_member, make_release
 

@@ -46,7 +46,7 @@ def test_operations_documents_cover_their_subjects(name, must_mention):
 
 
 def test_self_check_answers_every_seed_item_with_evidence_that_exists():
-    items = yaml.safe_load((ROOT / "checklists/templates_data/pre_release.yaml").read_text())["items"]
+    items = yaml.safe_load((ROOT / "checklists/checklist_format/pre_release.yaml").read_text())["items"]
     text = (DOCS / "self-check.md").read_text()
     assert len(items) == 19
     for item in items:

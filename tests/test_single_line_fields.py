@@ -14,9 +14,9 @@ from django.test import Client
 from django.urls import reverse
 
 from checklists import workflow
+from checklists.checklist_format.files import SEED_TEMPLATE, TemplateFileError, parse_template
 from checklists.errors import InvalidInput
 from checklists.models import AuditEvent, ChecklistTemplate, Release, Team
-from checklists.template_files import SEED_TEMPLATE, TemplateFileError, parse_template
 from tests.api_helpers import API, assert_error, client_for, release_url
 from tests.factories import release_data
 

@@ -9,9 +9,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from checklists import workflow
+from checklists.checklist_format.files import parse_template
 from checklists.errors import InvalidInput, NotAllowed, TransitionError
 from checklists.models import AuditEvent, ChecklistTemplate
-from checklists.template_files import parse_template
 from checklists.workflow import checklist_versions
 
 from .factories import TeamFactory, make_release
@@ -89,7 +89,7 @@ def test_each_edit_is_audited_with_before_and_after_and_the_diff_follows(team, b
     assert changed.payload["after"]["waivable"] is True
     assert moved.payload["after"]["position"] == moved.payload["before"]["position"] - 1
     draft = checklist_versions.draft_of(team)
-    from checklists.checklist_diff import diff_items
+    from checklists.checklist_format.diff import diff_items
 
     diff = diff_items(ChecklistTemplate.default().items.all(), draft.items.order_by("order"))
     assert [c["change"] for c in diff] == ["added"]  # an insertion moves nothing else

@@ -3,8 +3,8 @@
 import pytest
 from django.core.management import CommandError, call_command
 
+from checklists.checklist_format.files import SEED_TEMPLATE, TemplateFileError, parse_template
 from checklists.models import ChecklistTemplate, Team
-from checklists.template_files import SEED_TEMPLATE, TemplateFileError, parse_template
 
 from .factories import make_release
 

@@ -4,8 +4,8 @@ and the API exposes templates read-only."""
 import yaml
 from django.core.management import call_command
 
+from checklists.checklist_format.files import parse_template
 from checklists.models import ChecklistTemplate
-from checklists.template_files import parse_template
 
 from .api_helpers import API, assert_error, client_for
 from .factories import make_release

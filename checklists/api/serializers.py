@@ -9,6 +9,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from ..checklist_format.files import SCANNERS
 from ..models import (
     EVIDENCE_MAX,
     LONG_TEXT_MAX,
@@ -24,7 +25,6 @@ from ..models import (
     TemplateItem,
     TestReport,
 )
-from ..template_files import SCANNERS
 
 SHA_PATTERN = r"^[0-9a-fA-F]{40}$"
 

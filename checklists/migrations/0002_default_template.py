@@ -2,7 +2,7 @@ from django.db import migrations
 
 
 def load_seed(apps, schema_editor):
-    from checklists.template_files import SEED_TEMPLATE, parse_template, store_template
+    from checklists.checklist_format.files import SEED_TEMPLATE, parse_template, store_template
 
     spec = parse_template(SEED_TEMPLATE.read_text())
     store_template(

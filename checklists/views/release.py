@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .. import activity, release_cache, review, workflow
+from ..checklist_format.files import CATEGORIES
 from ..errors import InvalidInput, WorkflowError
 from ..forms import (
     CancelForm,
@@ -26,7 +27,6 @@ from ..forms import (
 )
 from ..models import ChecklistItem, Release, ScanRun, SignOff, TemplateItem
 from ..policy import abilities, permissions
-from ..template_files import CATEGORIES
 from ..templatetags.releasegate import dom_id
 from .common import blocking_list, readable_release, refusal
 from .review import review_page

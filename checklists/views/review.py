@@ -14,9 +14,9 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from .. import release_cache, review
+from ..checklist_format.files import CATEGORIES
 from ..models import ChecklistItem, Release, TemplateItem
 from ..policy import abilities
-from ..template_files import CATEGORIES
 from .common import readable_release
 
 Status = Release.Status

@@ -15,13 +15,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import workflow
-from ..checklist_diff import diff_items
+from ..checklist_format.diff import diff_items
+from ..checklist_format.files import dump_template
 from ..errors import InvalidInput, NotFound, WorkflowError
 from ..forms import add_workflow_errors
 from ..models import Team
 from ..policy import teams as team_policy
 from ..team_forms import ChecklistImportForm, ChecklistItemForm
-from ..template_files import dump_template
 from ..workflow import checklist_versions
 from .common import refusal
 from .teams import _team

@@ -6,7 +6,7 @@
   another team's checklist.
 - Publishing makes the draft the team's template. Releases already open keep the items they
   were created with (a copy, DESIGN "Domain"); new releases start from the new version.
-- YAML export and import stay (checklists/template_files.py): an import replaces the draft's items.
+- YAML export and import stay (checklists/checklist_format/files.py): an import replaces the draft's items.
 
 Each function locks the team row like checklists/workflow/teams.py and writes one audit event
 `team.checklist_*` with `before` and `after`.
@@ -21,16 +21,16 @@ from django.contrib.auth.models import User
 from django.db.models import Max
 from django.utils import timezone
 
-from ..checklist_diff import diff_items, item_dict
-from ..errors import InvalidInput, NotFound, TransitionError
-from ..models import ChecklistTemplate, Team, TemplateItem
-from ..template_files import (
+from ..checklist_format.diff import diff_items, item_dict
+from ..checklist_format.files import (
     CATEGORIES,
     NEVER_WAIVABLE_KINDS,
     TemplateFileError,
     parse_template,
     valid_satisfied_by,
 )
+from ..errors import InvalidInput, NotFound, TransitionError
+from ..models import ChecklistTemplate, Team, TemplateItem
 from .base import _audit
 from .teams import _lock_team, _require_manager
 from .transactions import write_transaction

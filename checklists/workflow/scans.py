@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from ..checklist_format.files import SCANNERS
 from ..effects import emails as notifications
 from ..effects import webhooks
 from ..errors import InvalidInput
@@ -21,7 +22,6 @@ from ..models import (
     ScanRun,
     TestReport,
 )
-from ..template_files import SCANNERS
 from .base import (
     State,
     _audit,

@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from checklists.checklist_format.files import dump_template
 from checklists.models import ChecklistTemplate, Team
-from checklists.template_files import dump_template
 
 
 class Command(BaseCommand):

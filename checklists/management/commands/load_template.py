@@ -5,8 +5,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from checklists.checklist_format.files import TemplateFileError, parse_template, store_template
 from checklists.models import ChecklistTemplate, Team, TemplateItem
-from checklists.template_files import TemplateFileError, parse_template, store_template
 
 
 class Command(BaseCommand):

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import yaml
 
-from .text import problem
+from ..text import problem
 
-SEED_TEMPLATE = Path(__file__).parent / "templates_data" / "pre_release.yaml"
+SEED_TEMPLATE = Path(__file__).parent / "pre_release.yaml"
 CATEGORIES = ("correctness", "security", "operations", "deployment", "handoff")
 FIELDS = ("rollback_plan", "deployment_steps", "versions", "known_limitations")
 SCANNERS = ("secrets", "mock_flag", "env_credentials", "debug_off", "tests", "auth_probe")
