@@ -29,7 +29,7 @@ from .git import commit_range, repo
 from .models import DEFAULT_PRODUCTION_CONFIG_GLOBS, CommitRange, Release, ScanRun, TestReport
 from .scans import registry
 from .scans.base import ScannerUnavailable, ScanResult, ScanTarget
-from .secret_cache import DatabaseBlobCache
+from .worker.secret_cache import DatabaseBlobCache
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from checklists.errors import TooLarge
-from checklists.junit import InvalidReport, parse_junit
+from checklists.scans.junit import InvalidReport, parse_junit
 
 SUITES = b"""<?xml version="1.0" encoding="UTF-8"?>
 <testsuites>

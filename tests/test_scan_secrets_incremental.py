@@ -11,7 +11,7 @@ from checklists.scans import secrets
 from checklists.scans.base import ScanTarget
 from checklists.scans.secretscan import rules as rules_mod
 from checklists.scans.secretscan.cache import MemoryBlobCache
-from checklists.secret_cache import DatabaseBlobCache
+from checklists.worker.secret_cache import DatabaseBlobCache
 
 from .factories import make_release
 from .gitrepos import commit_files, make_repo, planted_secrets

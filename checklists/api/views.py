@@ -19,10 +19,10 @@ from rest_framework.response import Response
 from .. import release_cache, workflow
 from ..errors import NotFound, TooLarge
 from ..filters import ReleaseFilter
-from ..junit import max_report_bytes
 from ..models import ChecklistItem, ChecklistTemplate, FollowUp, Release, ScanRun, SignOff
 from ..policy.gate import open_gate
 from ..policy.permissions import get_release_for_user, readable_releases, readable_templates
+from ..scans.junit import max_report_bytes
 from . import serializers as s
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
 from .idempotency import fingerprint, idempotent

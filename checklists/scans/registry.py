@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import auth_probe, debug_off, env_credentials, mock_flag, secrets, tests
+from . import auth_probe, debug_off, env_credentials, mock_flag, secrets
+from . import tests_pass as tests
 from .base import ScanResult, ScanTarget
 
 

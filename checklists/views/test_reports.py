@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from .. import workflow
 from ..errors import InvalidInput, TooLarge, WorkflowError
-from ..junit import max_report_bytes
+from ..scans.junit import max_report_bytes
 from .common import readable_release, refusal
 
 

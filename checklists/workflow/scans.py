@@ -16,12 +16,12 @@ from ..checklist_format.files import SCANNERS
 from ..effects import emails as notifications
 from ..effects import webhooks
 from ..errors import InvalidInput
-from ..junit import JUnitSummary, parse_junit
 from ..models import (
     Release,
     ScanRun,
     TestReport,
 )
+from ..scans.junit import JUnitSummary, parse_junit
 from .base import (
     State,
     _audit,

@@ -14,7 +14,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 from django.conf import settings
 
-from .errors import InvalidInput, TooLarge
+from ..errors import InvalidInput, TooLarge
 
 COUNTS = ("tests", "failures", "errors", "skipped")
 # Some tools write "3.0"; anything else that is not a whole, non-negative number is refused.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from checklists.errors import TooLarge
-from checklists.junit import InvalidReport, parse_junit
+from checklists.scans.junit import InvalidReport, parse_junit
 
 from .base import Finding, ScanResult, ScanTarget
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from django.db.models import Q
 
-from .models import SecretBlobFindings
-from .scans.secretscan.cache import BlobEntry
+from ..models import SecretBlobFindings
+from ..scans.secretscan.cache import BlobEntry
 
 LOOKUP_BATCH = 400  # keys per query, well under SQLite's parameter limit
 
