@@ -157,9 +157,9 @@ def explain_history(bench_url: str) -> str:
     from django.core.paginator import Paginator
     from django.http import QueryDict
 
-    from checklists.filters import HistoryFilter
     from checklists.models import Team
     from checklists.policy import permissions
+    from checklists.web.filters import HistoryFilter
 
     out = []
     with psycopg.connect(bench_url.replace("postgres://", "postgresql://", 1)) as pg:

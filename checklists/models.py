@@ -260,7 +260,7 @@ class ReleaseQuerySet(models.QuerySet):
             ).values("user_id")
         )
         qs = qs.annotate(
-            # For caches of what a release shows (checklists/release_cache.py): answers that can
+            # For caches of what a release shows (checklists/web/release_cache.py): answers that can
             # change without a release write change these.
             fact_counting=Subquery(
                 counting.values("release_id")

@@ -58,7 +58,7 @@ def test_a_server_error_is_the_projects_500_without_a_traceback(alice, carol, mo
     def broken(*args, **kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr("checklists.metrics.summarize", broken)
+    monkeypatch.setattr("checklists.web.delivery_metrics.summarize", broken)
     client = Client(raise_request_exception=False)
     client.force_login(carol)
     response = client.get("/metrics/")

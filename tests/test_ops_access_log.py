@@ -61,7 +61,7 @@ def test_refusals_anonymous_requests_and_errors_get_their_line_too(
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("checklists.metrics.summarize", broken)
+    monkeypatch.setattr("checklists.web.delivery_metrics.summarize", broken)
     assert signed_in(carol).get("/metrics/").status_code == 500
     seen = [(r.method, r.path, r.status, r.user_id) for r in access()]
     assert seen == [

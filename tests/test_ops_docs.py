@@ -57,7 +57,7 @@ def test_self_check_answers_every_seed_item_with_evidence_that_exists():
 
 
 def test_runbook_explains_every_metric_that_metrics_exposes(db):
-    from checklists.health import render_metrics
+    from checklists.views.monitoring import render_metrics
 
     names = set(re.findall(r"^# TYPE (\w+) ", render_metrics(), re.MULTILINE))
     runbook = (DOCS / "runbook.md").read_text()

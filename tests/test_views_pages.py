@@ -253,7 +253,7 @@ def test_history_filters_keep_their_values_escaped(client, release, alice):
 
 
 def test_history_counts_at_most_the_cap_and_says_so(client, team, alice, monkeypatch):
-    from checklists.paging import CappedPaginator
+    from checklists.web.paging import CappedPaginator
 
     monkeypatch.setattr(CappedPaginator, "cap", 3)
     for _ in range(5):

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from checklists import workflow
 from checklists.models import ChecklistItem, ReviewerGroup, SignOff
-from checklists.textdiff import inline_diff
+from checklists.web.textdiff import inline_diff
 
 from .conftest import ready_for_review
 from .factories import commit, make_release, read_range

@@ -16,13 +16,14 @@ from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .. import release_cache, workflow
+from .. import workflow
 from ..errors import NotFound, TooLarge
-from ..filters import ReleaseFilter
 from ..models import ChecklistItem, ChecklistTemplate, FollowUp, Release, ScanRun, SignOff
 from ..policy.gate import open_gate
 from ..policy.permissions import get_release_for_user, readable_releases, readable_templates
 from ..scans.junit import max_report_bytes
+from ..web import release_cache
+from ..web.filters import ReleaseFilter
 from . import serializers as s
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
 from .idempotency import fingerprint, idempotent
@@ -63,7 +64,7 @@ def json_prefetches() -> list[Prefetch]:
 
 def render_release(request: Request, pk: int, *, status_code: int = status.HTTP_200_OK) -> Response:
     """A release's JSON for this user: from the cache while nothing it shows changed
-    (checklists/release_cache.py), else from its rows in a fixed number of queries."""
+    (checklists/web/release_cache.py), else from its rows in a fixed number of queries."""
     release = get_release_for_user(request.user, pk, page_rows=True)
     cache_key = release_cache.key("json", release, request.user)
     data = release_cache.get(cache_key)

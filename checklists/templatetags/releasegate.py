@@ -143,7 +143,7 @@ STATE_WORDS = {
 
 
 def _item_title(event, key) -> str:
-    """An item's title for an event: set by the view (checklists/activity.py), else the key in words."""
+    """An item's title for an event: set by the view (checklists/web/activity.py), else the key in words."""
     titles = getattr(event, "item_titles", None) or {}
     if key in titles:
         return titles[key]

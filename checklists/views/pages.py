@@ -15,12 +15,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from rest_framework.authtoken.models import Token
 
-from .. import activity, metrics
 from ..errors import NotAllowed
-from ..filters import HistoryFilter
 from ..models import AuditEvent, ChecklistItem, FollowUp, Membership, Release, ScanRun, SignOff, SlackAccount
-from ..paging import CappedPaginator, InvalidPosition, KeysetPage
 from ..policy import permissions
+from ..web import activity, delivery_metrics
+from ..web.filters import HistoryFilter
+from ..web.paging import CappedPaginator, InvalidPosition, KeysetPage
 from ..workflow.preferences import email_events_of
 from .common import refusal
 from .email_preferences import EmailPreferencesForm
@@ -206,9 +206,9 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
     teams = list(permissions.readable_teams(user).order_by("name"))
     chosen = next((team for team in teams if team.slug == request.GET.get("team")), None)
     scope = Release.objects.filter(team=chosen) if chosen else Release.objects.all()
-    summary = metrics.summarize(chosen.name if chosen else "All teams", scope, detailed=True)
-    rows = [metrics.summarize(team.name, Release.objects.filter(team=team)) for team in teams]
-    rows.append(metrics.summarize("All teams", Release.objects.all()))
+    summary = delivery_metrics.summarize(chosen.name if chosen else "All teams", scope, detailed=True)
+    rows = [delivery_metrics.summarize(team.name, Release.objects.filter(team=team)) for team in teams]
+    rows.append(delivery_metrics.summarize("All teams", Release.objects.all()))
     return render(
         request,
         "checklists/metrics.html",
@@ -217,7 +217,7 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
             "chosen": chosen,
             "summary": summary,
             "rows": rows,
-            "chart_data": metrics.chart_data(summary),
+            "chart_data": delivery_metrics.chart_data(summary),
         },
     )
 

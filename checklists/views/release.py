@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import activity, release_cache, review, workflow
+from .. import workflow
 from ..checklist_format.files import CATEGORIES
 from ..errors import InvalidInput, WorkflowError
 from ..forms import (
@@ -28,6 +28,7 @@ from ..forms import (
 from ..models import ChecklistItem, Release, ScanRun, SignOff, TemplateItem
 from ..policy import abilities, permissions
 from ..templatetags.releasegate import dom_id
+from ..web import activity, release_cache, review
 from .common import blocking_list, readable_release, refusal
 from .review import review_page
 from .rules import rules_context

@@ -13,10 +13,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from .. import release_cache, review
 from ..checklist_format.files import CATEGORIES
 from ..models import ChecklistItem, Release, TemplateItem
 from ..policy import abilities
+from ..web import release_cache, review
 from .common import readable_release
 
 Status = Release.Status

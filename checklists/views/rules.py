@@ -10,11 +10,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from .. import review, workflow
+from .. import workflow
 from ..errors import WorkflowError
 from ..models import ChecklistItem, FollowUp, Release
 from ..policy import approvals, followups, permissions
 from ..policy.abilities import Abilities, Facts
+from ..web import review
 from .common import readable_release, refusal
 
 

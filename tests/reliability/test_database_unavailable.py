@@ -1,4 +1,4 @@
-"""A view that loses the database answers 503 with Retry-After (checklists/middleware.py), never 500.
+"""A view that loses the database answers 503 with Retry-After (checklists/web/middleware.py), never 500.
 
 The live version (a real PostgreSQL refusing connections, then recovering) is in
 test_live_outages.py; here the database driver is made to fail at the edge.

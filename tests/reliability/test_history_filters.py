@@ -38,7 +38,7 @@ def test_from_and_until_include_whole_days(team, alice):
 
 
 def test_date_filters_compare_created_at_itself(team, alice):
-    from checklists.filters import HistoryFilter
+    from checklists.web.filters import HistoryFilter
 
     sql = str(
         HistoryFilter({"since": "2026-03-02", "until": "2026-03-05"}, queryset=Release.objects.all()).qs.query
@@ -91,7 +91,7 @@ def test_the_api_list_takes_datetimes_whose_utc_time_is_off_the_calendar(team, a
 
 
 def test_in_utc_holds_edge_moments_to_the_calendar():
-    from checklists.filters import EARLIEST, LATEST, in_utc
+    from checklists.web.filters import EARLIEST, LATEST, in_utc
 
     assert in_utc(datetime.fromisoformat("9999-12-31T23:00:00-05:00")) == LATEST
     assert in_utc(datetime.fromisoformat("0001-01-01T00:00:00+10:00")) == EARLIEST

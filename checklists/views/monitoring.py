@@ -15,8 +15,8 @@ from rest_framework.exceptions import AuthenticationFailed
 
 from releasegate.celery import app as celery_app
 
-from .models import EmailFailure, Release, ScanRun
-from .policy.permissions import is_manager
+from ..models import EmailFailure, Release, ScanRun
+from ..policy.permissions import is_manager
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncWeek
 
-from .models import ChecklistItem, Release, ScanRun
+from ..models import ChecklistItem, Release, ScanRun
 
 Status = Release.Status
 
@@ -121,7 +121,7 @@ def waiver_debt(releases: QuerySet[Release]) -> dict:
     """Open follow-ups of hotfix waivers (docs/rules.md): how many, how many overdue, the oldest first."""
     from django.utils import timezone
 
-    from .models import FollowUp
+    from ..models import FollowUp
 
     found = FollowUp.objects.open().filter(release__in=releases).select_related("owner", "team")
     rows = list(found.order_by("due_date", "id")[:20])

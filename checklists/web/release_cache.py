@@ -36,7 +36,7 @@ from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from .models import Release
+from ..models import Release
 
 PREFIX = "rg:release"
 

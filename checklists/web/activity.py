@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 
 from django.db.models import Q
 
-from .models import AuditEvent, ChecklistItem
+from ..models import AuditEvent, ChecklistItem
 
 KEYED_VERBS = ("item.updated", "followup.closed")
 

@@ -36,7 +36,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.functional import empty
 
-from . import committed
+from .. import committed
 
 logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("releasegate.access")

@@ -5,7 +5,7 @@ password. With the console, file or local-memory email backend (the default when
 EMAIL_HOST is unset) that email lands in a log or a file, readable by whoever reads logs,
 so there the reset pages answer 404 and no link is ever made. Set EMAIL_HOST (the SMTP
 backend) and they work. The access log never writes a reset token either
-(checklists/middleware.py). docs/configuration.md explains the choice.
+(checklists/web/middleware.py). docs/configuration.md explains the choice.
 
 `axes_username` is the user name django-axes records for a failed sign-in (settings:
 AXES_USERNAME_CALLABLE), held to its 255-character column.

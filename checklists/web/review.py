@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .models import ChecklistItem, Release, SignOff
-from .policy import approvals, independence
-from .policy.abilities import Abilities, Facts
+from ..models import ChecklistItem, Release, SignOff
+from ..policy import approvals, independence
+from ..policy.abilities import Abilities, Facts
 from .textdiff import Segment, inline_diff
 
 Status = Release.Status
