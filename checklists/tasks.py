@@ -372,7 +372,7 @@ def deliver_webhook(self, delivery_id: int) -> str:
     return outcome.status
 
 
-# --- integrations: GitHub, GitLab, Slack (checklists/integrations/outbox.py) -----------------
+# --- integrations: GitHub, GitLab, Slack (checklists/integrations/deliveries.py) -----------------
 
 
 @shared_task(
@@ -380,7 +380,7 @@ def deliver_webhook(self, delivery_id: int) -> str:
 )
 def deliver_integration(self, delivery_id: int) -> str:
     """Send one logged call to GitHub, GitLab or Slack; retried with backoff while it may succeed."""
-    from .integrations import outbox
+    from .integrations import deliveries as outbox
 
     outcome = outbox.deliver(delivery_id)
     if outcome.retry_in is not None:
@@ -398,7 +398,7 @@ def answer_deployments(release_id: int) -> int:
 def sweep_integrations() -> dict:
     """Answer waiting deployments (freezes end, approvals expire), re-send lost deliveries,
     forget replay keys that can no longer be replayed."""
-    from .integrations import outbox
+    from .integrations import deliveries as outbox
     from .integrations.models import DeploymentCheck, SeenRequest
 
     now = timezone.now()

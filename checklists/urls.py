@@ -1,8 +1,7 @@
 from django.urls import path
 
 from . import views
-from .integrations import views as integrations
-from .views import email_preferences, team_checklist, team_rules, teams, test_reports
+from .views import email_preferences, integrations, team_checklist, team_rules, teams, test_reports
 
 app_name = "checklists"
 
@@ -75,7 +74,7 @@ urlpatterns = [
     path("profile/token/", views.rotate_token, name="rotate_token"),
     path("profile/email/", email_preferences.save_email_preferences, name="email_preferences"),
     path("profile/slack/", integrations.slack_link, name="slack_link"),
-    # Signed by GitHub and Slack, not by a session (checklists/integrations/views.py).
+    # Signed by GitHub and Slack, not by a session (checklists/views/integrations.py).
     path("integrations/github/events/", integrations.github_events, name="github_events"),
     path("integrations/slack/actions/", integrations.slack_actions, name="slack_actions"),
 ]

@@ -202,7 +202,7 @@ def gh_release(team, alice, providers):
 
 def drain(rounds: int = 10) -> None:
     """Do what the workers would: answer waiting deployments, send every pending delivery."""
-    from checklists.integrations import outbox
+    from checklists.integrations import deliveries as outbox
     from checklists.integrations.models import DeploymentCheck, IntegrationDelivery
 
     for _ in range(rounds):

@@ -6,7 +6,7 @@ import logging
 import pytest
 
 from checklists import tasks, workflow
-from checklists.integrations import outbox
+from checklists.integrations import deliveries as outbox
 from checklists.integrations.models import GitLabProject, IntegrationDelivery, SlackChannel
 from checklists.models import AuditEvent
 

@@ -14,7 +14,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from .. import workflow
 from ..checklist_format.files import CATEGORIES
 from ..errors import InvalidInput, WorkflowError
-from ..forms import (
+from ..models import ChecklistItem, Release, ScanRun, SignOff, TemplateItem
+from ..policy import abilities, permissions
+from ..templatetags.releasegate import dom_id
+from ..web import activity, release_cache, review
+from .common import blocking_list, readable_release, refusal
+from .release_forms import (
     CancelForm,
     DeployForm,
     ItemForm,
@@ -25,11 +30,6 @@ from ..forms import (
     add_workflow_errors,
     form_errors,
 )
-from ..models import ChecklistItem, Release, ScanRun, SignOff, TemplateItem
-from ..policy import abilities, permissions
-from ..templatetags.releasegate import dom_id
-from ..web import activity, release_cache, review
-from .common import blocking_list, readable_release, refusal
 from .review import review_page
 from .rules import rules_context
 

@@ -18,12 +18,12 @@ from .. import workflow
 from ..checklist_format.diff import diff_items
 from ..checklist_format.files import dump_template
 from ..errors import InvalidInput, NotFound, WorkflowError
-from ..forms import add_workflow_errors
 from ..models import Team
 from ..policy import teams as team_policy
-from ..team_forms import ChecklistImportForm, ChecklistItemForm
 from ..workflow import checklist_versions
 from .common import refusal
+from .release_forms import add_workflow_errors
+from .team_forms import ChecklistImportForm, ChecklistItemForm
 from .teams import _team
 
 MAX_IMPORT_BYTES = 1024 * 1024

@@ -13,12 +13,12 @@ from django.views.decorators.http import require_POST
 
 from .. import workflow
 from ..errors import InvalidInput, WorkflowError
-from ..forms import add_workflow_errors
 from ..models import Membership
 from ..policy import teams as team_policy
-from ..team_forms import FreezeForm, ReviewerGroupForm, WebhookCreateForm
 from ..workflow.team_rules import may_create_webhook
 from .common import refusal
+from .release_forms import add_workflow_errors
+from .team_forms import FreezeForm, ReviewerGroupForm, WebhookCreateForm
 from .teams import _change, _page, _team
 
 # --- reviewer groups -------------------------------------------------------------------------

@@ -20,7 +20,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from .. import workflow
 from ..errors import InvalidInput, NotFound, WorkflowError
-from ..forms import add_workflow_errors
 from ..models import (
     REPOSITORY_MAX,
     FreezeWindow,
@@ -32,7 +31,12 @@ from ..models import (
 )
 from ..policy import permissions
 from ..policy import teams as team_policy
-from ..team_forms import (
+from ..workflow import checklist_versions
+from ..workflow.team_rules import may_create_webhook
+from ..workflow.teams import team_creation_refusal
+from .common import refusal
+from .release_forms import add_workflow_errors
+from .team_forms import (
     ApprovalRulesForm,
     FreezeForm,
     MemberAddForm,
@@ -44,10 +48,6 @@ from ..team_forms import (
     TeamCreateForm,
     WebhookCreateForm,
 )
-from ..workflow import checklist_versions
-from ..workflow.team_rules import may_create_webhook
-from ..workflow.teams import team_creation_refusal
-from .common import refusal
 
 
 class RepositoryForm(forms.Form):

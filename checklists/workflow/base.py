@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from .. import audit, text
 from ..errors import InvalidInput, NotFound, TransitionError
 from ..git import locations
-from ..integrations import outbox
+from ..integrations import deliveries as outbox
 from ..models import (
     EVIDENCE_MAX,
     LONG_TEXT_MAX,
@@ -208,7 +208,7 @@ def _bump(release: Release, **changes) -> None:
     release.revision += 1
     release.save(update_fields=[*changes, "revision", "updated_at"])
     # Commit statuses, Slack messages and waiting deployments follow every change (logged now,
-    # sent by tasks once the transaction commits: checklists/integrations/outbox.py).
+    # sent by tasks once the transaction commits: checklists/integrations/deliveries.py).
     outbox.on_release_changed(release)
 
 

@@ -13,7 +13,8 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from ..errors import InvalidInput, NotAllowed, TransitionError
-from ..integrations import github, outbox, slack
+from ..integrations import deliveries as outbox
+from ..integrations import github, slack
 from ..integrations.models import DeploymentCheck, IntegrationDelivery, SlackAccount
 from ..models import Release
 from .base import Status, _audit, _bump, _lock

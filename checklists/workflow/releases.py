@@ -12,7 +12,7 @@ from django.utils import timezone
 from ..effects import emails as notifications
 from ..effects import webhooks
 from ..errors import InvalidInput, NotAllowed, NotFound, TransitionError
-from ..integrations import outbox
+from ..integrations import deliveries as outbox
 from ..models import (
     EVIDENCE_MAX,
     LONG_TEXT_MAX,

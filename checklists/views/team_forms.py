@@ -7,8 +7,8 @@ from datetime import UTC
 
 from django import forms
 
-from .checklist_format.files import FIELDS, SCANNERS
-from .models import WEBHOOK_EVENTS, Membership, TemplateItem
+from ..checklist_format.files import FIELDS, SCANNERS
+from ..models import WEBHOOK_EVENTS, Membership, TemplateItem
 
 LINES = {"rows": 3, "spellcheck": "false"}
 EVENT_CHOICES = [(e, e.replace("_", " ")) for e in WEBHOOK_EVENTS]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.db.models import Q
 
-from .errors import WorkflowError
-from .models import (
+from ..errors import WorkflowError
+from ..models import (
     EVIDENCE_MAX,
     LONG_TEXT_MAX,
     TITLE_MAX,

@@ -24,10 +24,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import workflow
 from ..errors import WorkflowError
+from ..integrations import deliveries as outbox
+from ..integrations import github, slack
+from ..integrations.models import IntegrationDelivery, SeenRequest, SlackAccount, SlackChannel
 from ..models import Release
 from ..policy import abilities
-from . import github, outbox, slack
-from .models import IntegrationDelivery, SeenRequest, SlackAccount, SlackChannel
 
 logger = logging.getLogger(__name__)
 
