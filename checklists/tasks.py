@@ -399,7 +399,7 @@ def sweep_integrations() -> dict:
     """Answer waiting deployments (freezes end, approvals expire), re-send lost deliveries,
     forget replay keys that can no longer be replayed."""
     from .integrations import deliveries as outbox
-    from .integrations.models import DeploymentCheck, SeenRequest
+    from .models.integrations import DeploymentCheck, SeenRequest
 
     now = timezone.now()
     done = {"answered": 0, "resent": []}

@@ -203,7 +203,7 @@ def gh_release(team, alice, providers):
 def drain(rounds: int = 10) -> None:
     """Do what the workers would: answer waiting deployments, send every pending delivery."""
     from checklists.integrations import deliveries as outbox
-    from checklists.integrations.models import DeploymentCheck, IntegrationDelivery
+    from checklists.models.integrations import DeploymentCheck, IntegrationDelivery
 
     for _ in range(rounds):
         waiting = DeploymentCheck.objects.filter(state="waiting", release__isnull=False)

@@ -16,8 +16,8 @@ import pytest
 
 from checklists import workflow
 from checklists.integrations import github
-from checklists.integrations.models import DeploymentCheck, IntegrationDelivery, SeenRequest
 from checklists.models import AuditEvent, FreezeWindow
+from checklists.models.integrations import DeploymentCheck, IntegrationDelivery, SeenRequest
 
 from .conftest import GITHUB_REPOSITORY, drain, ready_for_review
 from .fake_providers import INSTALLATION_ID

@@ -7,8 +7,8 @@ import pytest
 
 from checklists import tasks, workflow
 from checklists.integrations import deliveries as outbox
-from checklists.integrations.models import GitLabProject, IntegrationDelivery, SlackChannel
 from checklists.models import AuditEvent
+from checklists.models.integrations import GitLabProject, IntegrationDelivery, SlackChannel
 
 from .conftest import drain, ready_for_review
 

@@ -18,14 +18,14 @@ from django.core.management import CommandError, call_command
 from checklists import workflow
 from checklists.errors import TransitionError
 from checklists.integrations import slack
-from checklists.integrations.models import (
+from checklists.models import AuditEvent, SignOff
+from checklists.models.integrations import (
     IntegrationDelivery,
     SeenRequest,
     SlackAccount,
     SlackChannel,
     SlackMessage,
 )
-from checklists.models import AuditEvent, SignOff
 
 from .conftest import drain, ready_for_review
 

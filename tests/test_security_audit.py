@@ -7,8 +7,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, connections, transaction
 
-from checklists import audit, workflow
-from checklists.models import AuditEvent
+from checklists import workflow
+from checklists.models import AuditEvent, audit
 
 from .conftest import tick_manual_items
 from .factories import make_release

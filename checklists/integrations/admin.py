@@ -3,7 +3,13 @@
 from django import forms
 from django.contrib import admin
 
-from .models import DeploymentCheck, GitLabProject, IntegrationDelivery, SlackAccount, SlackChannel
+from ..models.integrations import (
+    DeploymentCheck,
+    GitLabProject,
+    IntegrationDelivery,
+    SlackAccount,
+    SlackChannel,
+)
 
 
 class ReadOnly(admin.ModelAdmin):

@@ -29,8 +29,14 @@ from slack_sdk.webhook import WebhookClient
 
 from ..effects import webhooks
 from ..models import Release
+from ..models.integrations import (
+    DeploymentCheck,
+    GitLabProject,
+    IntegrationDelivery,
+    SlackChannel,
+    SlackMessage,
+)
 from . import github, gitlab, http, slack, status
-from .models import DeploymentCheck, GitLabProject, IntegrationDelivery, SlackChannel, SlackMessage
 
 logger = logging.getLogger(__name__)
 

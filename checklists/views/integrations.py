@@ -26,8 +26,8 @@ from .. import workflow
 from ..errors import WorkflowError
 from ..integrations import deliveries as outbox
 from ..integrations import github, slack
-from ..integrations.models import IntegrationDelivery, SeenRequest, SlackAccount, SlackChannel
 from ..models import Release
+from ..models.integrations import IntegrationDelivery, SeenRequest, SlackAccount, SlackChannel
 from ..policy import abilities
 
 logger = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 
-from .. import audit, text
+from .. import text
 from ..errors import InvalidInput, NotFound, TransitionError
 from ..git import locations
 from ..integrations import deliveries as outbox
@@ -21,6 +21,7 @@ from ..models import (
     Release,
     Repository,
     Team,
+    audit,
 )
 from ..policy import abilities, approvals, permissions
 
@@ -173,7 +174,7 @@ def _correlation_id() -> str:
 
 
 def _audit(release: Release | None, actor: User | None, verb: str, **payload) -> AuditEvent:
-    # Appended to the hash chain (checklists/audit.py), serialised with other writers.
+    # Appended to the hash chain (checklists/models/audit.py), serialised with other writers.
     return audit.append(
         release=release,
         actor=actor if actor and actor.is_authenticated else None,

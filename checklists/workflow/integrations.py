@@ -15,8 +15,8 @@ from django.utils import timezone
 from ..errors import InvalidInput, NotAllowed, TransitionError
 from ..integrations import deliveries as outbox
 from ..integrations import github, slack
-from ..integrations.models import DeploymentCheck, IntegrationDelivery, SlackAccount
 from ..models import Release
+from ..models.integrations import DeploymentCheck, IntegrationDelivery, SlackAccount
 from .base import Status, _audit, _bump, _lock
 from .gate import gate_status
 from .transactions import write_transaction

@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 import pytest
 
 from checklists import workflow
-from checklists.integrations.models import DeploymentCheck, SlackChannel
+from checklists.models.integrations import DeploymentCheck, SlackChannel
 from tests.conftest import GITHUB_REPOSITORY, ready_for_review
 from tests.factories import make_release, register
 from tests.fake_providers import INSTALLATION_ID, start

@@ -27,9 +27,9 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from checklists import audit, workflow
+from checklists import workflow
 from checklists.errors import WorkflowError
-from checklists.models import AuditEvent, ChecklistItem, Membership, Release, ScanRun
+from checklists.models import AuditEvent, ChecklistItem, Membership, Release, ScanRun, audit
 from checklists.policy import approvals
 from tests.conftest import ensure_default_template
 from tests.factories import TeamFactory, UserFactory, add_member, make_manager, release_data

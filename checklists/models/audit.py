@@ -1,4 +1,5 @@
-"""The audit log's hash chain: each event carries the hash of the one before it.
+"""The audit log: append-only events (never updated or deleted), in a hash chain where each
+event carries the hash of the one before it.
 
 hash = sha256(prev_hash + canonical JSON of actor, release, verb, payload,
 correlation id and time). The chain is global and ordered by id, so appends are
@@ -16,10 +17,53 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db import connection, transaction
+from django.conf import settings
+from django.db import connection, models, transaction
 from django.utils import timezone
 
-from .models import AuditEvent
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AuditEvent.Immutable("Audit events are append-only.")
+
+    def delete(self):
+        raise AuditEvent.Immutable("Audit events are append-only.")
+
+
+class AuditEvent(models.Model):
+    class Immutable(Exception):
+        pass
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    release = models.ForeignKey(
+        "Release", null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+    )
+    verb = models.CharField(max_length=64)
+    payload = models.JSONField(default=dict, blank=True)
+    correlation_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Hash chain: each event carries the hash of the one before it (manage.py verify_audit).
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.verb} #{self.release_id}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise self.Immutable("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise self.Immutable("Audit events are append-only.")
+
 
 GENESIS = "0" * 64
 # Any fixed 64-bit number; it names "the audit chain" among PostgreSQL advisory locks.
