@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib import admin
 
+from ..integrations import slack
 from ..models.integrations import (
     DeploymentCheck,
     GitLabProject,
@@ -70,8 +71,6 @@ class SlackChannelForm(KeepSecretsForm):
         fields = ["team", "webhook_url", "bot_token", "channel", "active"]
 
     def clean(self):
-        from . import slack
-
         cleaned = super().clean()
         url = cleaned.get("webhook_url")
         if url:
