@@ -180,7 +180,7 @@ def test_the_parser_reads_no_more_than_the_cap(release, ci_user, settings):
             self.left -= size
             return b"x" * size
 
-    from checklists.api.views import XMLReportParser
+    from checklists.api.junit_reports import XMLReportParser
     from checklists.errors import TooLarge
 
     with pytest.raises(TooLarge):
