@@ -14,7 +14,7 @@ from rest_framework.authtoken.models import Token
 
 from checklists import workflow
 from checklists.models import ScanRun
-from checklists.views.pages import csv_safe
+from checklists.views.history import csv_safe
 
 from .conftest import tick_manual_items
 from .factories import TeamFactory, add_member, make_release

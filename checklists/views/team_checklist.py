@@ -24,7 +24,7 @@ from ..workflow import checklist_versions
 from .common import refusal
 from .release_forms import add_workflow_errors
 from .team_forms import ChecklistImportForm, ChecklistItemForm
-from .teams import _team
+from .team_page import team_or_404
 
 MAX_IMPORT_BYTES = 1024 * 1024
 
@@ -87,13 +87,13 @@ def _item_data(form: forms.Form) -> dict:
 @login_required
 @require_GET
 def team_checklist(request: HttpRequest, slug: str) -> HttpResponse:
-    return _page(request, _team(request, slug))
+    return _page(request, team_or_404(request, slug))
 
 
 @login_required
 @require_GET
 def checklist_export(request: HttpRequest, slug: str) -> HttpResponse:
-    team = _team(request, slug)
+    team = team_or_404(request, slug)
     template = checklist_versions.in_use(team)
     if request.GET.get("version") == "draft":
         template = checklist_versions.draft_of(team)
@@ -108,7 +108,7 @@ def checklist_export(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def checklist_change(request: HttpRequest, slug: str, action: str) -> HttpResponse:
     """start, publish, discard: the draft as a whole."""
-    team = _team(request, slug)
+    team = team_or_404(request, slug)
     changes = {
         "start": (workflow.start_draft, "A draft is open: change it, compare it, then publish it."),
         "publish": (workflow.publish_draft, "Published: new releases start from this version."),
@@ -130,7 +130,7 @@ def checklist_change(request: HttpRequest, slug: str, action: str) -> HttpRespon
 @login_required
 @require_POST
 def checklist_item_add(request: HttpRequest, slug: str) -> HttpResponse:
-    team = _team(request, slug)
+    team = team_or_404(request, slug)
     if refused := team_policy.manage_refusal(request.user, team):
         return refusal(request, refused)
     form = ChecklistItemForm(request.POST, prefix="new")
@@ -151,7 +151,7 @@ def checklist_item_add(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def checklist_item_edit(request: HttpRequest, slug: str) -> HttpResponse:
     """Save, remove or move one item of the draft (`key` names it, `action` says what)."""
-    team = _team(request, slug)
+    team = team_or_404(request, slug)
     if refused := team_policy.manage_refusal(request.user, team):
         return refusal(request, refused)
     key, action = request.POST.get("key", ""), request.POST.get("action", "save")
@@ -187,7 +187,7 @@ def checklist_item_edit(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def checklist_import(request: HttpRequest, slug: str) -> HttpResponse:
-    team = _team(request, slug)
+    team = team_or_404(request, slug)
     if refused := team_policy.manage_refusal(request.user, team):
         return refusal(request, refused)
     form = ChecklistImportForm(request.POST, request.FILES)

@@ -8,7 +8,7 @@ from datetime import UTC
 from django import forms
 
 from ..checklist_format.files import FIELDS, SCANNERS
-from ..models import WEBHOOK_EVENTS, Membership, TemplateItem
+from ..models import REPOSITORY_MAX, WEBHOOK_EVENTS, Membership, TemplateItem
 
 LINES = {"rows": 3, "spellcheck": "false"}
 EVENT_CHOICES = [(e, e.replace("_", " ")) for e in WEBHOOK_EVENTS]
@@ -121,6 +121,28 @@ class ReviewerGroupForm(forms.Form):
     def __init__(self, *args, people=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["members"].choices = [(m.user_id, m.user.get_username()) for m in people]
+
+
+class RepositoryForm(forms.Form):
+    location = forms.CharField(
+        max_length=REPOSITORY_MAX,
+        help_text="https://host/path or ssh://git@host/path (or git@host:path) on an allowed git host.",
+    )
+    username = forms.CharField(max_length=100, required=False, help_text="https: the token's user name.")
+    token = forms.CharField(
+        max_length=1000,
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="https: a read-only token. Stored server-side, never shown again.",
+    )
+    ssh_key = forms.CharField(
+        max_length=20_000,
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off", "spellcheck": "false"}),
+        label="SSH deploy key",
+        help_text="ssh: a read-only private deploy key. Stored server-side, never shown again.",
+    )
 
 
 class FreezeForm(forms.Form):
