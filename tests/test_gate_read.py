@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from checklists import workflow
 from checklists.models import FreezeWindow, Membership, Release, ReviewerGroup
+from checklists.policy import gate as gate_rules
 from checklists.policy.gate import open_gate
 
 from .api_helpers import client_for, release_url
@@ -15,7 +16,7 @@ from .test_abilities import STATES
 
 
 def full_rules_open(release, commit) -> bool:
-    return workflow.gate_reasons(Release.objects.get(pk=release.pk), commit) == []
+    return gate_rules.gate_status(Release.objects.get(pk=release.pk), commit).reasons == []
 
 
 def both_answers(release, user, commit=None):

@@ -18,6 +18,7 @@ from checklists import workflow
 from checklists.integrations import github
 from checklists.models import AuditEvent, FreezeWindow
 from checklists.models.integrations import DeploymentCheck, IntegrationDelivery, SeenRequest
+from checklists.policy import gate as gate_rules
 
 from .conftest import GITHUB_REPOSITORY, drain, ready_for_review
 from .fake_providers import INSTALLATION_ID
@@ -144,7 +145,7 @@ def test_a_release_closed_for_good_is_rejected_with_the_gates_reasons(
     assert answer.json["state"] == "rejected"
     assert "The release is cancelled, not approved." in answer.json["comment"]
     gh_release.refresh_from_db()
-    assert workflow.gate_status(gh_release, gh_release.commit).reasons[0] in answer.json["comment"]
+    assert gate_rules.gate_status(gh_release, gh_release.commit).reasons[0] in answer.json["comment"]
 
 
 def test_a_commit_no_release_ships_is_rejected_now(client, settings, providers, gh_release):

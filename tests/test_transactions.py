@@ -98,9 +98,7 @@ def test_a_connection_lost_before_the_commit_still_says_nothing_changed(team, al
     tick_manual_items(release, alice)
     client = client_for(alice)
     client.get(release_url(release))
-    with mock.patch(
-        "checklists.workflow.releases.followups.open_for_release", side_effect=OperationalError("gone")
-    ):
+    with mock.patch("checklists.workflow.followups.open_for_release", side_effect=OperationalError("gone")):
         response = client.post(release_url(release, "submit/"))
     error = assert_error(response, 503, "unavailable")
     assert "nothing was changed" in error["message"]
@@ -150,7 +148,7 @@ def test_a_deadlock_that_happens_twice_is_a_write_conflict_not_unavailable(team,
     assert len(calls) == 2
 
     client = client_for(alice)
-    with mock.patch("checklists.workflow.releases.followups.open_for_release", side_effect=deadlock()):
+    with mock.patch("checklists.workflow.followups.open_for_release", side_effect=deadlock()):
         tick_manual_items(release, alice)
         response = client.post(release_url(release, "submit/"))
     assert_error(response, 409, "write_conflict")

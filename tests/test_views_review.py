@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from checklists import workflow
 from checklists.models import ChecklistItem, ReviewerGroup, SignOff
+from checklists.policy import gate as gate_rules
 from checklists.web.textdiff import inline_diff
 
 from .conftest import ready_for_review
@@ -101,7 +102,7 @@ def test_an_approved_release_short_of_approvals_says_so_and_takes_another(
     ]
     approved.refresh_from_db()
     assert approved.status == "approved"
-    assert workflow.gate_reasons(approved, approved.commit) == []
+    assert gate_rules.gate_status(approved, approved.commit).reasons == []
     workflow.deploy(approved, actor=alice)  # the way out worked
 
 

@@ -8,7 +8,6 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .. import workflow
 from ..models import Release
 from ..policy import gate as gate_rules
 from ..policy.permissions import get_release_for_user
@@ -80,7 +79,7 @@ class GateView(ApiView):
                 "commit_range__files",  # the gate counts, never lists
             ),
         )
-        gate = workflow.gate_status(release, commit)
+        gate = gate_rules.gate_status(release, commit)
         reasons = gate.reasons
         shipping = shipping_summary(gate.shipping, counts=False)
         if reasons:

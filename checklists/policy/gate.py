@@ -1,4 +1,9 @@
-"""The gate's common answer, "open", decided from one statement; everything else by the full rules.
+"""The deploy gate: may a pipeline deploy this commit of this release now, and if not, why?
+
+`gate_status` decides by the full rules (checklists/policy/abilities.py's facts): the reasons it
+is shut, empty when it is open, and which freeze windows shut it.
+
+`open_gate` is the common answer, "open", decided from one statement.
 
 A pipeline polls the gate of an approved release many times. Deciding "open" needs: the
 release (approved, this commit), its team's approval rules, the approvals that count, what
@@ -8,7 +13,7 @@ no freeze window now and the reader's right to read it. One SQL statement reads 
 
 This is a shortcut, not a second set of rules: it answers only when the answer is certainly
 "open" under checklists/policy/abilities.py's rules, and returns None for everything else, which
-`workflow.gate_status` then decides in full (with the reasons). Cases it leaves to the full
+`gate_status` then decides in full (with the reasons). Cases it leaves to the full
 rules: any reason to close, required reviewer groups (a matching), a freeze window now (an
 override), an older or diverged commit (acknowledgements), approvals near expiry.
 tests/test_gate_read.py checks that it never says open where the full rules say closed.
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.contrib.auth.models import Group, User
 from django.db import connection
@@ -27,6 +33,7 @@ from django.utils.dateparse import parse_datetime
 
 from ..models import (
     MANAGERS_GROUP,
+    SHA_RE,
     CommitRange,
     FreezeWindow,
     Membership,
@@ -35,7 +42,45 @@ from ..models import (
     SignOff,
     Team,
 )
-from ..workflow.base import SHA_RE
+from . import abilities, freeze
+from .shipping import Shipping
+
+
+@dataclass(frozen=True)
+class GateStatus:
+    reasons: list[str]
+    freeze: list[dict]  # the freeze windows among the reasons
+    approvals: int  # approvals that count now (0 unless the release is approved)
+    shipping: Shipping  # what ships, as read (relation to production included)
+
+
+def gate_status(release: Release, commit: Any, facts: abilities.Facts | None = None) -> GateStatus:
+    """The gate's answer: why it is shut (reasons, empty when open) and which freeze windows shut it."""
+    facts = facts or abilities.Facts(release)
+    reasons = []
+    sha = commit.strip().lower() if isinstance(commit, str) else ""
+    if not SHA_RE.fullmatch(sha):
+        reasons.append("Give the commit you are about to deploy as ?commit=<full 40-character SHA>.")
+    elif sha != release.commit:
+        reasons.append(f"Commit {sha} is not the release's commit {release.commit}.")
+    counting = []
+    if release.status != Release.Status.APPROVED:
+        reasons.append(f"The release is {release.get_status_display().lower()}, not approved.")
+    else:
+        counting = facts.counting
+        reasons.extend(facts.shortfall)
+        reasons.extend(abilities.range_reasons(release, facts))
+    windows = facts.freeze_windows
+    reasons.extend(freeze.describe(window) for window in windows)
+    return GateStatus(
+        reasons=reasons,
+        freeze=[w.as_dict() for w in windows],
+        approvals=len(counting),
+        shipping=facts.shipping,
+    )
+
+
+# --- the shortcut: "open" from one statement ---------------------------------------------------
 
 T = {
     "release": Release._meta.db_table,

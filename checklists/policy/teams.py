@@ -108,3 +108,16 @@ def approval_warnings(team: Team) -> list[Warning]:
             )
         )
     return warnings
+
+
+def may_create_webhook(actor: User, team: Team) -> bool:
+    """Owners and staff on the team pages; reviewers too (the API allowed them before owners existed)."""
+    return may_manage(actor, team) or (
+        Membership.objects.filter(team=team, user=actor, role=Membership.Role.REVIEWER).exists()
+    )
+
+
+def webhook_creation_refusal(actor: User, team: Team) -> NotAllowed | None:
+    if may_create_webhook(actor, team):
+        return None
+    return NotAllowed(f"Only an owner or reviewer of team {team.slug} (or staff) may register webhooks.")

@@ -26,7 +26,6 @@ from ..models import (
 )
 from ..policy import teams as team_policy
 from ..workflow import checklist_versions
-from ..workflow.team_rules import may_create_webhook
 from .common import refusal
 from .release_forms import add_workflow_errors
 from .team_forms import (
@@ -104,7 +103,7 @@ def team_context(request: HttpRequest, team: Team, **bound) -> dict:
         ),
         "now": timezone.now(),
         "webhooks": list(Webhook.objects.filter(team=team).order_by("id")),
-        "may_add_webhook": may_create_webhook(request.user, team),
+        "may_add_webhook": team_policy.may_create_webhook(request.user, team),
         "checklist": checklist_versions.in_use(team),
         "draft": checklist_versions.draft_of(team),
         "approvals_form": ApprovalRulesForm(initial=initial),

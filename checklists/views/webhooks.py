@@ -10,7 +10,6 @@ from django.views.decorators.http import require_POST
 from .. import workflow
 from ..errors import InvalidInput, WorkflowError
 from ..policy import teams as team_policy
-from ..workflow.team_rules import may_create_webhook
 from .common import refusal
 from .release_forms import add_workflow_errors
 from .team_forms import WebhookCreateForm
@@ -22,7 +21,7 @@ from .team_page import team_change, team_or_404, team_page
 def webhook_create(request: HttpRequest, slug: str) -> HttpResponse:
     """Register a hook; the page answers with its secret, shown this once (never stored in a message)."""
     team = team_or_404(request, slug)
-    if not may_create_webhook(request.user, team):
+    if not team_policy.may_create_webhook(request.user, team):
         return refusal(
             request,
             team_policy.manage_refusal(request.user, team)

@@ -25,7 +25,8 @@ from .checklist_versions import (
     save_draft_item,
     start_draft,
 )
-from .gate import GateStatus, gate_reasons, gate_status, override_freeze
+from .followups import close_followup
+from .freezes import add_freeze_window, end_freeze_window, override_freeze
 from .integrations import (
     answer_deployments,
     deployment_answer,
@@ -53,6 +54,7 @@ from .releases import (
     update_release,
 )
 from .repositories import Credentials, register_repository, update_repository
+from .reviewer_groups import delete_reviewer_group, save_reviewer_group
 from .scans import (
     TestReportResult,
     claim_scan,
@@ -63,16 +65,6 @@ from .scans import (
     requeue_scan,
     store_test_report,
 )
-from .team_rules import (
-    NewWebhook,
-    add_freeze_window,
-    close_followup,
-    create_webhook,
-    delete_reviewer_group,
-    end_freeze_window,
-    save_reviewer_group,
-    update_webhook,
-)
 from .teams import (
     add_member,
     change_member,
@@ -81,6 +73,7 @@ from .teams import (
     set_queue_owner,
     update_team_settings,
 )
+from .webhooks import NewWebhook, create_webhook, update_webhook
 
 __all__ = [
     "add_freeze_window",
@@ -107,7 +100,6 @@ __all__ = [
     "request_deployment",
     "unlink_slack_account",
     "Credentials",
-    "GateStatus",
     "NewWebhook",
     "SignOffResult",
     "TestReportResult",
@@ -123,8 +115,6 @@ __all__ = [
     "create_release",
     "create_webhook",
     "deploy",
-    "gate_reasons",
-    "gate_status",
     "heartbeat_scan",
     "mark_scan_enqueued",
     "override_freeze",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -14,6 +13,7 @@ from ..integrations import deliveries as outbox
 from ..models import (
     EVIDENCE_MAX,
     LONG_TEXT_MAX,
+    SHA_RE,
     TITLE_MAX,
     VERSION_MAX,
     AuditEvent,
@@ -28,7 +28,6 @@ from ..policy import abilities, approvals, permissions
 Status = Release.Status
 State = ChecklistItem.State
 
-SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 TEXT_LIMITS = {
     "title": TITLE_MAX,
     "version_before": VERSION_MAX,

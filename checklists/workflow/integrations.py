@@ -1,7 +1,7 @@
 """What GitHub, GitLab and Slack bring in: deployments that wait for the gate, linked Slack accounts.
 
 The integrations only carry requests and answers: a deployment's answer is the gate's
-(gate.gate_status), a press in Slack is `sign_off` by the linked user, with every rule of it.
+(checklists/policy/gate.py), a press in Slack is `sign_off` by the linked user, with every rule of it.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from ..integrations import deliveries as outbox
 from ..integrations import github, slack
 from ..models import Release
 from ..models.integrations import DeploymentCheck, IntegrationDelivery, SlackAccount
+from ..policy.gate import gate_status
 from .base import Status, _audit, _bump, _lock
-from .gate import gate_status
 from .transactions import write_transaction
 
 CLOSED_FOR_GOOD = (Status.DEPLOYED, Status.ROLLED_BACK, Status.CANCELLED)

@@ -26,7 +26,8 @@ from ..models import (
     Team,
     checklist_digest,
 )
-from ..policy import abilities, approvals, followups, permissions
+from ..policy import abilities, approvals, permissions
+from . import followups
 from .base import (
     State,
     Status,
