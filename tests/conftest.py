@@ -202,7 +202,7 @@ def gh_release(team, alice, providers):
 
 def drain(rounds: int = 10) -> None:
     """Do what the workers would: answer waiting deployments, send every pending delivery."""
-    from checklists.integrations import deliveries as outbox
+    from checklists.integrations import deliveries
     from checklists.models.integrations import DeploymentCheck, IntegrationDelivery
 
     for _ in range(rounds):
@@ -215,4 +215,4 @@ def drain(rounds: int = 10) -> None:
         if not pending:
             return
         for pk in pending:
-            outbox.deliver(pk)
+            deliveries.deliver(pk)

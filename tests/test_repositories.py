@@ -366,8 +366,8 @@ def test_a_repository_that_never_answers_costs_a_worker_a_timeout_and_the_web_no
     import threading
     import time
 
-    from checklists import tasks
     from checklists.git import netguard
+    from checklists.worker import ranges
 
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
@@ -390,7 +390,7 @@ def test_a_repository_that_never_answers_costs_a_worker_a_timeout_and_the_web_no
     assert time.monotonic() - started < 2  # the page never waits for the repository
     release.refresh_from_db()
     started = time.monotonic()
-    rng = tasks.read_range_now(release.commit_range_id)
+    rng = ranges.read_now(release.commit_range_id)
     assert rng.status == "unreadable" and "longer than" in rng.error
     assert time.monotonic() - started < 30
     listener.close()

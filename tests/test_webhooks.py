@@ -15,12 +15,13 @@ import pytest
 from django.urls import reverse
 
 from checklists import tasks, workflow
-from checklists.effects import webhooks
+from checklists.effects import outbox, webhooks
 from checklists.errors import InvalidInput, NotAllowed
 from checklists.models import AuditEvent, Webhook, WebhookDelivery
 
 from .api_helpers import assert_error, client_for
 from .conftest import ready_for_review
+from .helpers import broker
 
 PORT = 8105
 
@@ -73,9 +74,7 @@ def hook(team, admin_user, receiver):
 
 @pytest.fixture
 def enqueued(monkeypatch):
-    ids = []
-    monkeypatch.setattr(tasks.deliver_webhook, "delay", lambda delivery_id: ids.append(delivery_id))
-    return ids
+    return broker.record_ids(monkeypatch, outbox.DELIVER_WEBHOOK)
 
 
 def test_submit_logs_a_signed_delivery_that_reaches_the_receiver(

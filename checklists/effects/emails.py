@@ -3,8 +3,9 @@ to the author on a failed scan, to the author and approvers on a rollback, and t
 address (Team.notify_email) for the events its owners chose. Each person's choices
 (EmailPreference, the profile page) decide which of these reach them.
 
-The workflow calls `on_submitted` / `on_decision` inside its transaction; the tasks are
-enqueued only once it commits, and a broker that is down costs an email, never the state
+The workflow calls `on_submitted` / `on_decision` / `on_event` inside its transaction; the
+tasks (checklists/tasks.py: notify_submitted, notify_decision, notify_event) are sent only
+once it commits (outbox.py), and a broker that is down costs an email, never the state
 change. Tasks take ids and say nothing when the rows are gone.
 
 An email that cannot be sent is never dropped silently: it is logged as an error and kept
@@ -19,17 +20,16 @@ from __future__ import annotations
 import logging
 import smtplib
 
-from celery import shared_task
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.mail import EmailMessage, get_connection
-from django.db import transaction
 from django.urls import reverse
 from django_guid import get_guid
 
 from ..models import EmailFailure, EmailPreference, Membership, Release, SignOff
 from ..text import one_line
+from . import outbox
 
 logger = logging.getLogger(__name__)
 
@@ -110,14 +110,7 @@ def wanting(user_ids, event: str) -> list[str]:
     return sorted(set(users.values_list("email", flat=True)))
 
 
-@shared_task(
-    name="checklists.notifications.notify_submitted",
-    bind=True,
-    acks_late=True,
-    ignore_result=True,
-    max_retries=MAX_RETRIES,
-)
-def notify_submitted(self, release_id: int) -> int:
+def send_submitted(task, release_id: int) -> int:
     """Tell each reviewer of the team (never the author) that a release waits for review."""
     release = Release.objects.select_related("team", "author").filter(pk=release_id).first()
     if release is None:
@@ -136,19 +129,12 @@ def notify_submitted(self, release_id: int) -> int:
         f"({release.version_before or '?'} -> {release.version_after or '?'}, commit {release.commit[:12]}) "
         f"for review.\n\nReview it: {release_url(release)}\n"
     )
-    sent = _deliver(self, release, [EmailMessage(subject, body, None, [email]) for email in reviewers])
+    sent = _deliver(task, release, [EmailMessage(subject, body, None, [email]) for email in reviewers])
     logger.info("release %s submitted: emailed %s reviewer(s)", release_id, sent)
     return sent
 
 
-@shared_task(
-    name="checklists.notifications.notify_decision",
-    bind=True,
-    acks_late=True,
-    ignore_result=True,
-    max_retries=MAX_RETRIES,
-)
-def notify_decision(self, signoff_id: int) -> int:
+def send_decision(task, signoff_id: int) -> int:
     """Tell the author that their release was approved or rejected, and by whom."""
     signoff = SignOff.objects.select_related("release__team", "release__author", "reviewer").filter(
         pk=signoff_id
@@ -165,7 +151,7 @@ def notify_decision(self, signoff_id: int) -> int:
     if signoff.comment:
         body += f"\nComment:\n{signoff.comment}\n"
     body += f"\n{release_url(release)}\n"
-    sent = _deliver(self, release, [EmailMessage(subject, body, None, [release.author.email])])
+    sent = _deliver(task, release, [EmailMessage(subject, body, None, [release.author.email])])
     logger.info("release %s %s: emailed the author", release.pk, word)
     return sent
 
@@ -180,14 +166,7 @@ EVENT_WORDS = {
 }
 
 
-@shared_task(
-    name="checklists.notifications.notify_event",
-    bind=True,
-    acks_late=True,
-    ignore_result=True,
-    max_retries=MAX_RETRIES,
-)
-def notify_event(self, release_id: int, event: str) -> int:
+def send_event(task, release_id: int, event: str) -> int:
     """Tell the team's address (if it chose `event`) and the people an event concerns."""
     release = Release.objects.select_related("team", "author").filter(pk=release_id).first()
     if release is None or event not in EVENT_WORDS:
@@ -215,35 +194,32 @@ def notify_event(self, release_id: int, event: str) -> int:
     if release.team.notify_email and event in (release.team.notify_events or []):
         recipients.append(release.team.notify_email)
     messages = [EmailMessage(subject, body, None, [address]) for address in dict.fromkeys(recipients)]
-    sent = _deliver(self, release, messages)
+    sent = _deliver(task, release, messages)
     logger.info("release %s %s: emailed %s address(es)", release_id, event, sent)
     return sent
 
 
-def _enqueue(task, release_id: int, *args) -> None:
-    def send():
-        try:
-            task.delay(*args)
-        except Exception as exc:  # noqa: BLE001 - any broker failure; the change itself is committed
-            record_failure(
-                task.name.rpartition(".")[2], release_id, f"could not enqueue {task.name}{args}: {exc!r}"
-            )
+def _send_on_commit(task: str, release_id: int, *args) -> None:
+    """Send an email task once the change commits; a broker that refuses it is an EmailFailure."""
 
-    transaction.on_commit(send)
+    def refused(exc: Exception) -> None:
+        record_failure(task.rpartition(".")[2], release_id, f"could not enqueue {task}{args}: {exc!r}")
+
+    outbox.on_commit(task, *args, refused=refused)
 
 
 def on_submitted(release: Release) -> None:
-    _enqueue(notify_submitted, release.pk, release.pk)
+    _send_on_commit(outbox.NOTIFY_SUBMITTED, release.pk, release.pk)
 
 
 def on_decision(signoff: SignOff, *, release_status: str) -> None:
     """Email the author on a rejection, or on the approval that approved the release."""
     if signoff.decision == SignOff.Decision.REJECT or release_status == Release.Status.APPROVED:
-        _enqueue(notify_decision, signoff.release_id, signoff.pk)
+        _send_on_commit(outbox.NOTIFY_DECISION, signoff.release_id, signoff.pk)
 
 
 def on_event(release: Release, event: str) -> None:
     """After a release event: email the team's address and the people it concerns, on commit."""
     team_wants = bool(release.team.notify_email) and event in (release.team.notify_events or [])
     if team_wants or event in ("scan_failed", "rolled_back"):
-        _enqueue(notify_event, release.pk, release.pk, event)
+        _send_on_commit(outbox.NOTIFY_EVENT, release.pk, release.pk, event)

@@ -2,7 +2,7 @@
 
 - Events: submitted, approved, rejected, deployed, rolled_back, scan_failed. The workflow
   calls `emit` inside its transaction; one WebhookDelivery row per subscribed hook is the
-  delivery log, and the task is enqueued only when the transaction commits.
+  delivery log, and the task is sent only when the transaction commits (outbox.py).
 - Each body is signed: `X-Releasegate-Signature: sha256=<hex HMAC-SHA256 of the body with the
   hook's secret>`; `X-Releasegate-Event` and `X-Releasegate-Delivery` (an id to de-duplicate:
   delivery is at least once) come along.
@@ -29,11 +29,11 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from ..git import netguard
 from ..models import WEBHOOK_EVENTS, Release, Webhook, WebhookDelivery
+from . import outbox
 
 logger = logging.getLogger(__name__)
 
@@ -126,17 +126,8 @@ def emit(release: Release, event: str, **data) -> list[WebhookDelivery]:
         [WebhookDelivery(webhook=h, event=event, release=release, body=body) for h in hooks]
     )
     for delivery in deliveries:
-        transaction.on_commit(lambda pk=delivery.pk: _enqueue(pk))
+        outbox.on_commit(outbox.DELIVER_WEBHOOK, delivery.pk)  # broker down: it stays pending in the log
     return deliveries
-
-
-def _enqueue(delivery_id: int) -> None:
-    from .. import tasks
-
-    try:
-        tasks.deliver_webhook.delay(delivery_id)
-    except Exception:  # noqa: BLE001 - broker down: the delivery stays pending in the log
-        logger.warning("could not enqueue webhook delivery %s", delivery_id, exc_info=True)
 
 
 # --- delivering ---------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """Every outbound call of the integrations: logged as an IntegrationDelivery, sent by a task.
 
 - The workflow calls `on_release_changed` (every change, from base._bump) and `on_submitted`
-  inside its transaction: the rows are written with the change, and the tasks are enqueued
-  only when it commits. A lost enqueue is found again by the sweep.
+  inside its transaction: the rows are written with the change, and the tasks are sent only
+  when it commits (checklists/effects/outbox.py). A lost message is found again by the sweep.
 - Commit statuses and Slack message updates follow the release: what they send is computed
   when a worker claims the row, from the release as it is then. The claim takes the release's
   lock (briefly, with no network call under it), so for one target (a commit's status, a
@@ -27,7 +27,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from ..effects import webhooks
+from ..effects import outbox, webhooks
 from ..models import Release
 from ..models.integrations import (
     DeploymentCheck,
@@ -49,20 +49,9 @@ STATUS_KINDS = (Kind.GITHUB_STATUS, Kind.GITLAB_STATUS)
 # --- logging what must be sent (inside the workflow's transaction) -------------------------
 
 
-def _enqueue_on_commit(rows: list[IntegrationDelivery]) -> None:
-    for row in rows:
-        transaction.on_commit(lambda pk=row.pk: enqueue(pk))
-
-
-def enqueue(delivery_id: int) -> bool:
-    from .. import tasks
-
-    try:
-        tasks.deliver_integration.delay(delivery_id)
-    except Exception:  # noqa: BLE001 - broker down: the row stays pending and the sweep sends it
-        logger.warning("could not enqueue integration delivery %s; the sweep retries", delivery_id)
-        return False
-    return True
+def _send_on_commit(rows: list[IntegrationDelivery]) -> None:
+    for row in rows:  # a lost message is found again by the sweep (`unsent`)
+        outbox.on_commit(outbox.DELIVER_INTEGRATION, row.pk)
 
 
 def _status_rows(release: Release) -> list[IntegrationDelivery]:
@@ -101,9 +90,9 @@ def on_release_changed(release: Release) -> None:
         for m in SlackMessage.objects.filter(release=release)
     ]
     if rows:
-        _enqueue_on_commit(IntegrationDelivery.objects.bulk_create(rows))
+        _send_on_commit(IntegrationDelivery.objects.bulk_create(rows))
     if DeploymentCheck.objects.filter(release=release, state=DeploymentCheck.State.WAITING).exists():
-        transaction.on_commit(lambda pk=release.pk: enqueue_answers(pk))
+        outbox.on_commit(outbox.ANSWER_DEPLOYMENTS, release.pk)  # the sweep answers them too
 
 
 def on_submitted(release: Release) -> None:
@@ -120,17 +109,8 @@ def log(
 ) -> IntegrationDelivery:
     """Log one delivery now; it is enqueued when the current transaction commits."""
     row = IntegrationDelivery.objects.create(kind=kind, release=release, body=body or {}, **fields)
-    _enqueue_on_commit([row])
+    _send_on_commit([row])
     return row
-
-
-def enqueue_answers(release_id: int) -> None:
-    from .. import tasks
-
-    try:
-        tasks.answer_deployments.delay(release_id)
-    except Exception:  # noqa: BLE001 - the sweep answers waiting deployments too
-        logger.warning("could not enqueue the deployment answers of release %s", release_id)
 
 
 # --- delivering (workers only) --------------------------------------------------------------

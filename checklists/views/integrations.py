@@ -24,8 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import workflow
 from ..errors import WorkflowError
-from ..integrations import deliveries as outbox
-from ..integrations import github, slack
+from ..integrations import deliveries, github, slack
 from ..models import Release
 from ..models.integrations import IntegrationDelivery, SeenRequest, SlackAccount, SlackChannel
 from ..policy import abilities
@@ -207,7 +206,7 @@ def _answer(text: str, outcome: str, response_url: str, release_id: int | None) 
     """The outcome, as the 200 answer's text and as an ephemeral reply posted by a task."""
     body = slack.reply(text)
     release = Release.objects.filter(pk=release_id).first() if release_id else None
-    outbox.log(IntegrationDelivery.Kind.SLACK_REPLY, release=release, target=response_url, body=body)
+    deliveries.log(IntegrationDelivery.Kind.SLACK_REPLY, release=release, target=response_url, body=body)
     return JsonResponse({**body, "outcome": outcome})
 
 
@@ -251,7 +250,7 @@ def _button(payload: dict) -> JsonResponse:
             response_url,
             release_id,
         )
-    outbox.log(
+    deliveries.log(
         IntegrationDelivery.Kind.SLACK_DIALOG,
         release=release,
         target="views.open",
@@ -286,7 +285,7 @@ def _dialog_submitted(payload: dict) -> JsonResponse:
     except WorkflowError as exc:
         return JsonResponse({"response_action": "errors", "errors": {slack.COMMENT_BLOCK: exc.message[:150]}})
     release = result.release
-    outbox.log(
+    deliveries.log(
         IntegrationDelivery.Kind.SLACK_REPLY,
         release=release,
         target=response_url,

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import User
+from django_guid import get_guid
 
 from .. import text
 from ..errors import InvalidInput, NotFound, TransitionError
 from ..git import locations
-from ..integrations import deliveries as outbox
+from ..integrations import deliveries
 from ..models import (
     EVIDENCE_MAX,
     LONG_TEXT_MAX,
@@ -165,8 +166,6 @@ def clean_release_data(data: dict, *, partial: bool = False) -> dict:
 
 def _correlation_id() -> str:
     try:
-        from django_guid import get_guid
-
         return (get_guid() or "")[:64]
     except Exception:  # noqa: BLE001 - the id is a nicety; never fail a change for it
         return ""
@@ -209,7 +208,7 @@ def _bump(release: Release, **changes) -> None:
     release.save(update_fields=[*changes, "revision", "updated_at"])
     # Commit statuses, Slack messages and waiting deployments follow every change (logged now,
     # sent by tasks once the transaction commits: checklists/integrations/deliveries.py).
-    outbox.on_release_changed(release)
+    deliveries.on_release_changed(release)
 
 
 def _require_open(release: Release) -> None:

@@ -13,8 +13,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from ..errors import InvalidInput, NotAllowed, TransitionError
-from ..integrations import deliveries as outbox
-from ..integrations import github, slack
+from ..integrations import deliveries, github, slack
 from ..models import Release
 from ..models.integrations import DeploymentCheck, IntegrationDelivery, SlackAccount
 from ..policy.gate import gate_status
@@ -52,7 +51,7 @@ def _cut(text: str) -> str:
 def _answer(check: DeploymentCheck, state: str, comment: str) -> None:
     check.state, check.comment, check.answered_at = state, comment, timezone.now()
     check.save(update_fields=["state", "comment", "answered_at"])
-    outbox.log(
+    deliveries.log(
         IntegrationDelivery.Kind.GITHUB_DEPLOYMENT,
         release=check.release,
         deployment_check=check,

@@ -6,13 +6,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import transaction
 from django.utils import timezone
 
-from ..effects import emails as notifications
-from ..effects import webhooks
+from ..effects import emails, outbox, webhooks
 from ..errors import InvalidInput, NotAllowed, NotFound, TransitionError
-from ..integrations import deliveries as outbox
+from ..integrations import deliveries
 from ..models import (
     EVIDENCE_MAX,
     LONG_TEXT_MAX,
@@ -45,7 +43,7 @@ from .base import (
     count_current_approvals,
     resolve_repository,
 )
-from .ranges import _enqueue_repoint, point_at_range
+from .ranges import point_at_range
 from .scans import _create_scan_runs
 from .transactions import write_transaction
 
@@ -95,7 +93,7 @@ def create_release(*, actor: User, team: Team | str, data: dict) -> Release:
         commit=release.commit,
         template=str(template),
     )
-    outbox.on_release_changed(release)  # the commit's first status: pending
+    deliveries.on_release_changed(release)  # the commit's first status: pending
     return release
 
 
@@ -257,9 +255,9 @@ def submit(release: Release | int, *, actor: User) -> Release:
     extra = {"followups_opened": [f.item_key for f in opened]} if opened else {}
     _audit(release, actor, "release.submitted", queued_scans=[run.scanner for run in runs], **extra)
     webhooks.emit(release, "submitted", queued_scans=[run.scanner for run in runs])
-    notifications.on_submitted(release)
-    notifications.on_event(release, "submitted")
-    outbox.on_submitted(release)  # the team's Slack channel, with Approve / Reject
+    emails.on_submitted(release)
+    emails.on_event(release, "submitted")
+    deliveries.on_submitted(release)  # the team's Slack channel, with Approve / Reject
     return release
 
 
@@ -340,8 +338,8 @@ def sign_off(
         _bump(release, status=Status.DRAFT, submitted_at=None)
         payload["status"] = Status.DRAFT
     _audit(release, actor, f"signoff.{decision}", **payload)
-    notifications.on_decision(signoff, release_status=release.status)
-    notifications.on_event(release, "approved" if decision == SignOff.Decision.APPROVE else "rejected")
+    emails.on_decision(signoff, release_status=release.status)
+    emails.on_event(release, "approved" if decision == SignOff.Decision.APPROVE else "rejected")
     webhooks.emit(
         release,
         "approved" if decision == SignOff.Decision.APPROVE else "rejected",
@@ -378,9 +376,9 @@ def deploy(
     _bump(release, **changes)
     _audit(release, actor, "release.deployed", commit=release.commit, version_after=release.version_after)
     webhooks.emit(release, "deployed", commit=release.commit, version_after=release.version_after)
-    notifications.on_event(release, "deployed")
+    emails.on_event(release, "deployed")
     # Production moved: the other open releases of this repository ship something else now.
-    transaction.on_commit(lambda pk=release.repository_id: _enqueue_repoint(pk))
+    outbox.on_commit(outbox.REPOINT_RELEASES, release.repository_id)  # the sweep finds what it misses
     return release
 
 
@@ -399,9 +397,9 @@ def rollback(release: Release | int, *, actor: User, reason: str) -> Release:
     _bump(release, status=Status.ROLLED_BACK, rolled_back_at=timezone.now(), rollback_reason=reason)
     _audit(release, actor, "release.rolled_back", reason=reason)
     webhooks.emit(release, "rolled_back", reason=reason)
-    notifications.on_event(release, "rolled_back")
+    emails.on_event(release, "rolled_back")
     # Production is the release before this one again.
-    transaction.on_commit(lambda pk=release.repository_id: _enqueue_repoint(pk))
+    outbox.on_commit(outbox.REPOINT_RELEASES, release.repository_id)  # the sweep finds what it misses
     return release
 
 

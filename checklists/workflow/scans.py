@@ -8,13 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from ..checklist_format.files import SCANNERS
-from ..effects import emails as notifications
-from ..effects import webhooks
+from ..effects import emails, outbox, webhooks
 from ..errors import InvalidInput
 from ..models import (
     Release,
@@ -38,17 +36,6 @@ from .transactions import write_transaction
 logger = logging.getLogger(__name__)
 
 # --- scans -------------------------------------------------------------------
-
-
-def _enqueue_scan(run_id: int) -> None:
-    # Imported here: tasks import this module. If the broker is down the run stays
-    # `queued` in the database and the periodic sweep enqueues it later.
-    from .. import tasks
-
-    try:
-        tasks.run_scan.delay(run_id)
-    except Exception:  # noqa: BLE001 - any broker failure; the row is the source of truth
-        logger.warning("could not enqueue scan run %s; the sweep will retry", run_id, exc_info=True)
 
 
 def _create_scan_runs(
@@ -75,7 +62,7 @@ def _create_scan_runs(
             owner=release.team.owner,
             correlation_id=_correlation_id(),
         )
-        transaction.on_commit(lambda pk=run.pk: _enqueue_scan(pk))
+        outbox.on_commit(outbox.RUN_SCAN, run.pk)  # if the broker is down, the sweep sends it
         created.append(run)
     return created
 
@@ -198,7 +185,7 @@ def record_scan_result(
             findings=len(run.findings),
             error=run.error,
         )
-        notifications.on_event(release, "scan_failed")
+        emails.on_event(release, "scan_failed")
     return run
 
 
