@@ -9,9 +9,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .. import workflow
-from ..checklist_format.files import SCANNERS
 from ..models import ScanRun
 from ..policy.permissions import get_release_for_user, readable_releases
+from ..scans.registry import NAMES as SCANNERS
 from .base import ApiView, error_responses, valid
 from .release_json import ScanSerializer
 

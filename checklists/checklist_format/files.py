@@ -7,13 +7,11 @@ from pathlib import Path
 
 import yaml
 
+from ..models import TemplateItem, satisfied_by
 from ..text import problem
 
 SEED_TEMPLATE = Path(__file__).parent / "pre_release.yaml"
-CATEGORIES = ("correctness", "security", "operations", "deployment", "handoff")
-FIELDS = ("rollback_plan", "deployment_steps", "versions", "known_limitations")
-SCANNERS = ("secrets", "mock_flag", "env_credentials", "debug_off", "tests", "auth_probe")
-NEVER_WAIVABLE_KINDS = ("signoff",)
+CATEGORIES = tuple(TemplateItem.Category.values)
 
 
 class TemplateFileError(ValueError):
@@ -36,13 +34,6 @@ class TemplateSpec:
     slug: str
     name: str
     items: tuple[ItemSpec, ...]
-
-
-def valid_satisfied_by(value: str) -> bool:
-    kind, _, arg = value.partition(":")
-    if kind in {"manual", "signoff"}:
-        return arg == ""
-    return (kind == "field" and arg in FIELDS) or (kind == "scan" and arg in SCANNERS)
 
 
 def parse_template(text: str) -> TemplateSpec:
@@ -75,18 +66,16 @@ def parse_template(text: str) -> TemplateSpec:
         category = raw.get("category")
         if category not in CATEGORIES:
             raise TemplateFileError(f"{key}: category must be one of {', '.join(CATEGORIES)}")
-        satisfied_by = raw.get("satisfied_by", "manual")
-        if not isinstance(satisfied_by, str) or not valid_satisfied_by(satisfied_by):
-            raise TemplateFileError(
-                f"{key}: satisfied_by {satisfied_by!r} is not manual, field:, scan: or signoff"
-            )
+        how = raw.get("satisfied_by", satisfied_by.MANUAL)
+        if not isinstance(how, str) or not satisfied_by.is_valid(how):
+            raise TemplateFileError(f"{key}: satisfied_by {how!r} is not manual, field:, scan: or signoff")
         title = raw.get("title")
         if not isinstance(title, str) or not title or len(title) > 200:
             raise TemplateFileError(f"{key}: title is missing or longer than 200 characters")
         if refused := problem(title, single_line=True):
             raise TemplateFileError(f"{key}: title: {refused}")
         waivable = bool(raw.get("waivable", False))
-        if satisfied_by in NEVER_WAIVABLE_KINDS and waivable:
+        if satisfied_by.kind(how) in satisfied_by.NEVER_WAIVABLE and waivable:
             raise TemplateFileError(f"{key}: a sign-off item can never be waived")
         items.append(
             ItemSpec(
@@ -96,7 +85,7 @@ def parse_template(text: str) -> TemplateSpec:
                 help=str(raw.get("help", "")),
                 required=bool(raw.get("required", True)),
                 waivable=waivable,
-                satisfied_by=satisfied_by,
+                satisfied_by=how,
             )
         )
     return TemplateSpec(slug=slug, name=name, items=tuple(items))

@@ -135,7 +135,7 @@ def _shipping_text(facts: abilities.Facts) -> str:
 
 
 def _checklist_text(release: Release, facts: abilities.Facts) -> str:
-    required = [i for i in facts.items if i.required and i.kind != "signoff"]
+    required = [i for i in facts.items if i.required and not i.is_signoff]
     done = sum(1 for i in required if i.is_satisfied)
     text = f"*Checklist*: {done}/{len(required)} required items done"
     blockers = facts.blockers(for_submit=False) if release.status == Release.Status.IN_REVIEW else []

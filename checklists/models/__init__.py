@@ -14,6 +14,7 @@ idempotency.py IdempotencyRecord
 integrations.py  GitHub, GitLab and Slack settings, waiting deployments, the delivery log
 """
 
+from . import satisfied_by
 from .audit import AuditEvent
 from .checklist_templates import ChecklistTemplate, TemplateItem
 from .email import EMAIL_EVENTS, EmailFailure, EmailPreference, all_email_events
@@ -112,4 +113,5 @@ __all__ = [
     "all_webhook_events",
     "checklist_digest",
     "default_globs",
+    "satisfied_by",
 ]

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from . import satisfied_by
 from .limits import SLUG_VALIDATOR
 from .teams import Team
 
@@ -85,7 +86,7 @@ class TemplateItem(models.Model):
     order = models.PositiveIntegerField(default=0)
     required = models.BooleanField(default=True)
     waivable = models.BooleanField(default=False)
-    satisfied_by = models.CharField(max_length=40, default="manual")
+    satisfied_by = models.CharField(max_length=40, default=satisfied_by.MANUAL)
 
     class Meta:
         ordering = ["order"]

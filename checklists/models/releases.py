@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from . import satisfied_by
 from .checklist_templates import ChecklistTemplate, TemplateItem
 from .limits import EVIDENCE_MAX, LONG_TEXT_MAX, SHA_VALIDATOR, TITLE_MAX, VERSION_MAX
 from .scans import ScanRun
@@ -176,6 +177,25 @@ class Release(models.Model):
         return getattr(self, name).strip()
 
 
+class ChecklistItemQuerySet(models.QuerySet):
+    """Items by how they are satisfied (checklists/models/satisfied_by.py)."""
+
+    def manual(self):
+        return self.filter(satisfied_by=satisfied_by.MANUAL)
+
+    def signoff(self):
+        return self.filter(satisfied_by=satisfied_by.SIGNOFF)
+
+    def fields(self):
+        return self.filter(satisfied_by__startswith=satisfied_by.field(""))
+
+    def scans(self, scanners=None):
+        """Scan items; only those of `scanners` (names) if given."""
+        if scanners is None:
+            return self.filter(satisfied_by__startswith=satisfied_by.scan(""))
+        return self.filter(satisfied_by__in=[satisfied_by.scan(name) for name in scanners])
+
+
 class ChecklistItem(models.Model):
     class State(models.TextChoices):
         OPEN = "open", "Open"
@@ -204,6 +224,8 @@ class ChecklistItem(models.Model):
     # What the evidence was about: the commit a scan or test report judged (empty for text evidence).
     evidence_commit = models.CharField(max_length=40, blank=True)
 
+    objects = ChecklistItemQuerySet.as_manager()
+
     class Meta:
         ordering = ["order"]
         constraints = [
@@ -217,27 +239,37 @@ class ChecklistItem(models.Model):
     def __str__(self) -> str:
         return f"{self.key}: {self.state}"
 
+    # How the item is satisfied (checklists/models/satisfied_by.py); a release's `kind` is another thing.
     @property
-    def kind(self) -> str:
-        return self.satisfied_by.partition(":")[0]
+    def is_manual(self) -> bool:
+        return satisfied_by.kind(self.satisfied_by) == satisfied_by.MANUAL
+
+    @property
+    def is_field(self) -> bool:
+        return satisfied_by.kind(self.satisfied_by) == satisfied_by.FIELD
+
+    @property
+    def is_scan(self) -> bool:
+        """Scan items (test reports included) judge a commit; manual and field items do not."""
+        return satisfied_by.kind(self.satisfied_by) == satisfied_by.SCAN
+
+    @property
+    def is_signoff(self) -> bool:
+        return satisfied_by.kind(self.satisfied_by) == satisfied_by.SIGNOFF
 
     @property
     def argument(self) -> str:
-        return self.satisfied_by.partition(":")[2]
+        """The release field of a `field:` item, the scanner of a `scan:` item."""
+        return satisfied_by.argument(self.satisfied_by)
 
     @property
     def is_satisfied(self) -> bool:
         return self.state in {self.State.DONE, self.State.WAIVED, self.State.NOT_APPLICABLE}
 
     @property
-    def depends_on_commit(self) -> bool:
-        """Scan items (test reports included) judge a commit; manual and field items do not."""
-        return self.kind == "scan"
-
-    @property
     def evidence_about(self) -> dict:
         """What the item's evidence covers: a commit for scans, text and time for the rest."""
-        if self.depends_on_commit:
+        if self.is_scan:
             return {"kind": "commit", "commit": self.evidence_commit or None}
         return {"kind": "text", "text": self.evidence, "at": self.set_at.isoformat() if self.set_at else None}
 
@@ -312,7 +344,7 @@ def checklist_digest(release: Release, items) -> str:
     state = {
         "commit": release.commit,
         "versions": [release.version_before, release.version_after],
-        "items": sorted((i.key, i.state, i.evidence, i.reason) for i in items if i.kind != "signoff"),
+        "items": sorted((i.key, i.state, i.evidence, i.reason) for i in items if not i.is_signoff),
     }
     return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
 

@@ -161,7 +161,7 @@ def _blocker(item: ChecklistItem, why: str) -> dict:
 
 def item_blocker(release: Release, item: ChecklistItem, scan_status: str | None, *, for_submit: bool):
     """Why this required item blocks the transition, or None."""
-    if not item.required or item.kind == "signoff":
+    if not item.required or item.is_signoff:
         return None
     if item.state == State.DONE or (item.state == State.NOT_APPLICABLE and item.reason):
         return None
@@ -169,7 +169,7 @@ def item_blocker(release: Release, item: ChecklistItem, scan_status: str | None,
         if release.kind == Release.Kind.HOTFIX and item.waivable and item.reason:
             return None
         return _blocker(item, "waived items are allowed only on hotfix releases, for waivable items")
-    if item.kind == "scan" and item.state == State.OPEN:
+    if item.is_scan and item.state == State.OPEN:
         if for_submit and scan_status in (None, ScanRun.Status.QUEUED, ScanRun.Status.RUNNING):
             return None  # submit queues the scan; approval waits for its result
         if scan_status in (ScanRun.Status.QUEUED, ScanRun.Status.RUNNING):
@@ -179,7 +179,7 @@ def item_blocker(release: Release, item: ChecklistItem, scan_status: str | None,
         return _blocker(item, "the scan has not run on this commit")
     if item.state == State.FAILED:
         return _blocker(item, "the automated check failed; fix and re-run it, or waive it on a hotfix")
-    if item.kind == "field":
+    if item.is_field:
         return _blocker(item, f"fill in {item.argument.replace('_', ' ')}")
     return _blocker(item, "not done")
 
@@ -413,13 +413,13 @@ def override_range_refusal(user: User, release: Release, facts: Facts) -> Workfl
 def item_actions(release: Release, item: ChecklistItem) -> set[str]:
     """Which buttons an item's row offers to someone who may tick (set_item_state's rules)."""
     actions: set[str] = set()
-    if item.kind == "signoff":
+    if item.is_signoff:
         return actions
-    if item.kind == "manual" and item.state in (State.OPEN, State.DONE):
+    if item.is_manual and item.state in (State.OPEN, State.DONE):
         actions.add("tick")
-    if item.state in (State.DONE, State.WAIVED, State.NOT_APPLICABLE) and item.kind == "manual":
+    if item.state in (State.DONE, State.WAIVED, State.NOT_APPLICABLE) and item.is_manual:
         actions.add("reopen")
-    if item.state in (State.WAIVED, State.NOT_APPLICABLE) and item.kind != "manual":
+    if item.state in (State.WAIVED, State.NOT_APPLICABLE) and not item.is_manual:
         actions.add("reopen")
     if item.waivable and item.state in (State.OPEN, State.DONE):
         actions.add("not_applicable")

@@ -227,7 +227,7 @@ def snapshot(release: Release, items: list[ChecklistItem]) -> dict:
         "items": {
             i.key: {"title": i.title, "state": i.state, "evidence": i.evidence, "reason": i.reason}
             for i in items
-            if i.kind != "signoff"
+            if not i.is_signoff
         },
     }
 

@@ -26,11 +26,12 @@ def ticked_refusal(user: User, release: Release, items=None) -> dict | None:
         ticked = [
             i.key
             for i in items
-            if i.kind == "manual" and i.set_by_id == user.pk and i.state != ChecklistItem.State.OPEN
+            if i.is_manual and i.set_by_id == user.pk and i.state != ChecklistItem.State.OPEN
         ]
     else:
         ticked = list(
-            release.items.filter(satisfied_by="manual", set_by_id=user.pk)
+            release.items.manual()
+            .filter(set_by_id=user.pk)
             .exclude(state=ChecklistItem.State.OPEN)
             .values_list("key", flat=True)
         )

@@ -64,12 +64,11 @@ def scan_class(status: str) -> str:
 @register.filter
 def satisfied_label(item) -> str:
     """How an item gets satisfied, in words."""
-    kind, argument = item.kind, item.argument
-    if kind == "field":
-        return f"from the release's {argument.replace('_', ' ')}"
-    if kind == "scan":
-        return f"by the {argument.replace('_', ' ')} scan"
-    if kind == "signoff":
+    if item.is_field:
+        return f"from the release's {item.argument.replace('_', ' ')}"
+    if item.is_scan:
+        return f"by the {item.argument.replace('_', ' ')} scan"
+    if item.is_signoff:
         return "by reviewers' approvals"
     return "by hand (ticked with evidence)"
 

@@ -118,7 +118,7 @@ def release_context(request: HttpRequest, release: Release, **extra) -> dict:
         "overall": _progress(items),
         "scans": scans,
         "scans_pending": any(run.status in PENDING_SCANS for run in scans),
-        "scan_rows": [(item, runs.get(item.argument)) for item in items if item.kind == "scan"],
+        "scan_rows": [(item, runs.get(item.argument)) for item in items if item.is_scan],
         "signoffs": signoffs,
         "approvals": len(facts.counting),
         "may_sign": may.may_sign,

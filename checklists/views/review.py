@@ -51,7 +51,7 @@ def evidence_rows(release: Release, items: list[ChecklistItem]) -> list[dict]:
     runs = {run.scanner: run for run in release.scans.filter(current=True, commit=release.commit)}
     rows = []
     for item in sorted(items, key=lambda i: (CATEGORY_ORDER.get(i.category, 99), i.order)):
-        run = runs.get(item.argument) if item.kind == "scan" else None
+        run = runs.get(item.argument) if item.is_scan else None
         rows.append({"item": item, "run": run, "category": CATEGORY_LABELS.get(item.category, item.category)})
     return rows
 

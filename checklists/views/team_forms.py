@@ -7,8 +7,8 @@ from datetime import UTC
 
 from django import forms
 
-from ..checklist_format.files import FIELDS, SCANNERS
 from ..models import REPOSITORY_MAX, WEBHOOK_EVENTS, Membership, TemplateItem
+from ..models.satisfied_by import choices as satisfied_by_choices
 
 LINES = {"rows": 3, "spellcheck": "false"}
 EVENT_CHOICES = [(e, e.replace("_", " ")) for e in WEBHOOK_EVENTS]
@@ -178,22 +178,9 @@ class ChecklistItemForm(forms.Form):
     category = forms.ChoiceField(choices=TemplateItem.Category.choices)
     title = forms.CharField(max_length=200)
     help = forms.CharField(max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    satisfied_by = forms.ChoiceField(label="Satisfied by")
+    satisfied_by = forms.ChoiceField(label="Satisfied by", choices=satisfied_by_choices)
     required = forms.BooleanField(required=False, initial=True)
     waivable = forms.BooleanField(required=False, label="Waivable on a hotfix")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["satisfied_by"].choices = satisfied_by_choices()
-
-
-def satisfied_by_choices() -> list[tuple[str, str]]:
-    return [
-        ("manual", "a person ticks it"),
-        ("signoff", "the required approvals"),
-        *[(f"field:{f}", f"the release's {f.replace('_', ' ')}") for f in FIELDS],
-        *[(f"scan:{s}", f"the {s} scan") for s in SCANNERS],
-    ]
 
 
 class ChecklistImportForm(forms.Form):

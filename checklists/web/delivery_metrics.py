@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncWeek
 
-from ..models import ChecklistItem, Release, ScanRun
+from ..models import ChecklistItem, Release, ScanRun, satisfied_by
 
 Status = Release.Status
 
@@ -101,16 +101,15 @@ def most_failed_items(releases: QuerySet[Release], limit: int = 5) -> list[dict]
         .order_by("-n", "scanner")[:limit]
     )
     titles = dict(
-        ChecklistItem.objects.filter(
-            release__in=releases, satisfied_by__in=[f"scan:{row['scanner']}" for row in failed]
-        )
+        ChecklistItem.objects.scans([row["scanner"] for row in failed])
+        .filter(release__in=releases)
         .values_list("satisfied_by", "title")
         .distinct()
     )
     return [
         {
             "scanner": row["scanner"],
-            "title": titles.get(f"scan:{row['scanner']}", row["scanner"]),
+            "title": titles.get(satisfied_by.scan(row["scanner"]), row["scanner"]),
             "n": row["n"],
         }
         for row in failed

@@ -238,9 +238,7 @@ def _make_approvals_stale(release: Release) -> dict:
         release.status = Status.IN_REVIEW
         release.approved_at = None
         changed["status"] = Status.IN_REVIEW
-    release.items.filter(satisfied_by="signoff").exclude(state=State.OPEN).update(
-        state=State.OPEN, set_by=None, set_at=None
-    )
+    release.items.signoff().exclude(state=State.OPEN).update(state=State.OPEN, set_by=None, set_at=None)
     return changed
 
 

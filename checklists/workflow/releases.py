@@ -80,7 +80,7 @@ def create_release(*, actor: User, team: Team | str, data: dict) -> Release:
             waivable=spec.waivable,
             satisfied_by=spec.satisfied_by,
         )
-        if item.kind == "field" and release.field_value(item.argument):
+        if item.is_field and release.field_value(item.argument):
             item.state, item.set_at = State.DONE, now
         items.append(item)
     ChecklistItem.objects.bulk_create(items)
@@ -127,7 +127,7 @@ def update_release(release: Release | int, *, actor: User, data: dict) -> Releas
         release.scans.filter(current=True).update(current=False)
     if "commit" in changed or "repository" in changed:
         # Every commit-bound item is open again; whoever chose the new code may not approve it.
-        reopened = release.items.filter(satisfied_by__startswith="scan:").exclude(state=State.OPEN)
+        reopened = release.items.scans().exclude(state=State.OPEN)
         payload["reopened_scan_items"] = sorted(reopened.values_list("key", flat=True))
         reopened.update(
             state=State.OPEN, scan=None, evidence="", evidence_commit="", reason="", set_by=None, set_at=None
@@ -139,7 +139,7 @@ def update_release(release: Release | int, *, actor: User, data: dict) -> Releas
             payload["contributor"] = actor.get_username()
         changed["commit_range"] = point_at_range(release)
     now = timezone.now()
-    for item in release.items.filter(satisfied_by__startswith="field:"):
+    for item in release.items.fields():
         if item.state in (State.WAIVED, State.NOT_APPLICABLE):
             continue
         derived = _field_state(release, item)
@@ -182,7 +182,7 @@ def set_item_state(
         raise InvalidInput("The item change has invalid fields.", details=errors)
     _check_item_change(release, item, state, reason)
 
-    if state == State.OPEN and item.kind == "field":
+    if state == State.OPEN and item.is_field:
         state = _field_state(release, item)
     if state in (State.DONE, State.OPEN):
         reason = ""
@@ -206,20 +206,20 @@ def set_item_state(
 
 
 def _check_item_change(release: Release, item: ChecklistItem, state: str, reason: str) -> None:
-    if item.kind == "signoff":
+    if item.is_signoff:
         raise InvalidInput("This item is satisfied by approvals from reviewers, not by hand.")
     if state == State.FAILED:
         raise InvalidInput("Only an automated check can fail an item.")
-    if state == State.DONE and item.kind == "scan":
+    if state == State.DONE and item.is_scan:
         raise InvalidInput(
             "This item is ticked by its scan; re-run the scan"
             + (" or waive it on a hotfix." if item.state == State.FAILED else ".")
         )
-    if state == State.DONE and item.kind == "field":
+    if state == State.DONE and item.is_field:
         raise InvalidInput(
             f"This item follows the release's {item.argument.replace('_', ' ')}; fill that in."
         )
-    if state == State.OPEN and item.kind == "scan" and item.state == State.FAILED:
+    if state == State.OPEN and item.is_scan and item.state == State.FAILED:
         raise InvalidInput("A failed automated check re-opens only by re-running its scan.")
     if state in (State.WAIVED, State.NOT_APPLICABLE):
         if not item.waivable:
@@ -245,7 +245,7 @@ def submit(release: Release | int, *, actor: User) -> Release:
     release.signoffs.filter(stale=False).update(stale=True)
     pending = [
         item.argument
-        for item in release.items.filter(satisfied_by__startswith="scan:", state=State.OPEN)
+        for item in release.items.scans().filter(state=State.OPEN)
         if item.argument not in _scan_statuses(release)
     ]
     runs = _create_scan_runs(release, actor, pending, force=False)
@@ -328,7 +328,7 @@ def sign_off(
             payload["missing"] = missing
         if not missing:
             now = timezone.now()
-            release.items.filter(satisfied_by="signoff").update(state=State.DONE, set_by=actor, set_at=now)
+            release.items.signoff().update(state=State.DONE, set_by=actor, set_at=now)
             _bump(release, status=Status.APPROVED, approved_at=now)
             payload["status"] = Status.APPROVED
         else:

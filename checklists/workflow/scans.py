@@ -11,7 +11,6 @@ from django.contrib.auth.models import User
 from django.db.models import F, Q
 from django.utils import timezone
 
-from ..checklist_format.files import SCANNERS
 from ..effects import emails, outbox, webhooks
 from ..errors import InvalidInput
 from ..models import (
@@ -19,6 +18,7 @@ from ..models import (
     ScanRun,
     TestReport,
 )
+from ..scans import registry
 from ..scans.junit import JUnitSummary, parse_junit
 from .base import (
     State,
@@ -75,9 +75,9 @@ def request_scans(
     release = _lock(release)
     _require_open(release)
     _require_member(actor, release)
-    on_checklist = sorted({i.argument for i in release.items.filter(satisfied_by__startswith="scan:")})
+    on_checklist = sorted({i.argument for i in release.items.scans()})
     wanted = on_checklist if scanners is None else list(dict.fromkeys(scanners))
-    unknown = [name for name in wanted if name not in SCANNERS or name not in on_checklist]
+    unknown = [name for name in wanted if name not in registry.NAMES or name not in on_checklist]
     if unknown:
         raise InvalidInput(
             f"Not a scanner of this checklist: {', '.join(map(str, unknown))}.",
@@ -87,9 +87,7 @@ def request_scans(
     if not runs:
         return list(release.scans.filter(current=True, commit=release.commit, scanner__in=wanted))
     # A forced re-run re-opens the items it will decide again.
-    reopened = release.items.filter(
-        satisfied_by__in=[f"scan:{run.scanner}" for run in runs], state__in=[State.DONE, State.FAILED]
-    )
+    reopened = release.items.scans([run.scanner for run in runs]).filter(state__in=[State.DONE, State.FAILED])
     payload: dict[str, Any] = {"scanners": [run.scanner for run in runs], "force": force}
     if reopened.update(state=State.OPEN, scan=None, set_by=None, set_at=None):
         payload.update(_make_approvals_stale(release))
@@ -156,7 +154,7 @@ def record_scan_result(
         "status": status,
         "findings": len(run.findings),
     }
-    item = release.items.filter(satisfied_by=f"scan:{run.scanner}").first()
+    item = release.items.scans([run.scanner]).first()
     applies = (
         run.current
         and run.commit == release.commit
@@ -229,6 +227,6 @@ def store_test_report(
         release, actor, "test_report.uploaded", report=report.pk, commit=commit, size=report.size, **counts
     )
     runs = []
-    if commit == release.commit and release.items.filter(satisfied_by="scan:tests").exists():
+    if commit == release.commit and release.items.scans(["tests"]).exists():
         runs = request_scans(release, actor=actor, scanners=["tests"], force=True)
     return TestReportResult(report=report, summary=summary, scans=runs)

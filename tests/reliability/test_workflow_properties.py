@@ -203,7 +203,7 @@ class Workflow(RuleBasedStateMachine):
         items = ChecklistItem.objects.filter(release_id__in=getattr(self, "releases", []))
         for item in items.select_related("release"):
             if item.state == "failed":
-                assert item.kind == "scan" and item.scan_id is not None and item.set_by_id is None
+                assert item.is_scan and item.scan_id is not None and item.set_by_id is None
             if item.state in ("waived", "not_applicable"):
                 assert item.reason.strip() and item.waivable
             if item.state == "waived":

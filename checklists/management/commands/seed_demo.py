@@ -117,7 +117,7 @@ class Command(BaseCommand):
             return created
 
         def ready(rel: Release) -> Release:
-            for item in rel.items.filter(satisfied_by="manual"):
+            for item in rel.items.manual():
                 workflow.set_item_state(
                     rel, item.key, actor=alice, state="done", evidence="CI run and runbook PR"
                 )
