@@ -47,6 +47,32 @@ SINGLE_LINE_FIELDS = frozenset({"title", "repository", "version_before", "versio
 # --- input -----------------------------------------------------------------
 
 
+class FieldErrors(dict):
+    """Each field's problems, collected so that a refusal names every one of them at once."""
+
+    def text(
+        self, name: str, value: Any, *, limit: int, required: str = "", single_line: bool | None = None
+    ) -> str:
+        """One text field as the workflow keeps it; `required` says what to write when it is blank."""
+        value = _clean_text(name, value, self, limit=limit, single_line=single_line)
+        if required and name not in self and not value.strip():
+            self[name] = [required]
+        return value
+
+    def refuse(self, message: str) -> None:
+        """Raise InvalidInput(message) naming each problem, if there is one."""
+        if self:
+            raise InvalidInput(message, details=dict(self))
+
+
+def checked_text(name: str, value: Any, *, limit: int, message: str, required: str = "") -> str:
+    """One text field as the workflow keeps it, or InvalidInput(message) naming its problem."""
+    errors = FieldErrors()
+    value = errors.text(name, value, limit=limit, required=required)
+    errors.refuse(message)
+    return value
+
+
 def _clean_text(name: str, value: Any, errors: dict, *, limit: int, single_line: bool | None = None) -> str:
     """Check one text field; `single_line` defaults to whether `name` is in SINGLE_LINE_FIELDS."""
     if value is None:
@@ -69,13 +95,7 @@ def _clean_text(name: str, value: Any, errors: dict, *, limit: int, single_line:
 
 def required_reason(value: Any, *, why: str, message: str = "An override needs a reason.") -> str:
     """A non-blank reason (one of EVIDENCE_MAX characters at most); `why` tells what to write."""
-    errors: dict[str, list[str]] = {}
-    reason = _clean_text("reason", value, errors, limit=EVIDENCE_MAX)
-    if not errors and not reason.strip():
-        errors["reason"] = [why]
-    if errors:
-        raise InvalidInput(message, details=errors)
-    return reason
+    return checked_text("reason", value, limit=EVIDENCE_MAX, message=message, required=why)
 
 
 def clean_commit(value: Any) -> str:
@@ -130,14 +150,14 @@ def resolve_repository(team: Team, value: Any, *, current: Repository | None = N
 
 def clean_release_data(data: dict, *, partial: bool = False) -> dict:
     """Validate release fields; raise InvalidInput with every field's problem at once."""
-    errors: dict[str, list[str]] = {}
+    errors = FieldErrors()
     unknown = set(data) - {"kind", *EDITABLE_FIELDS}
     if unknown:
         errors.update({name: ["Unknown or read-only field."] for name in sorted(unknown)})
     cleaned: dict[str, Any] = {}
     for name, limit in TEXT_LIMITS.items():
         if name in data or not partial:
-            cleaned[name] = _clean_text(name, data.get(name), errors, limit=limit)
+            cleaned[name] = errors.text(name, data.get(name), limit=limit)
     if "title" in cleaned and not cleaned["title"].strip() and "title" not in errors:
         errors["title"] = ["Required."]
     if "repository" in data or not partial:
@@ -156,8 +176,7 @@ def clean_release_data(data: dict, *, partial: bool = False) -> dict:
         if kind not in Release.Kind.values:
             errors["kind"] = [f"Must be one of {', '.join(Release.Kind.values)}."]
         cleaned["kind"] = kind
-    if errors:
-        raise InvalidInput("The release has invalid fields.", details=errors)
+    errors.refuse("The release has invalid fields.")
     return cleaned
 
 

@@ -25,7 +25,7 @@ from ..checklist_format.diff import diff_items, item_dict
 from ..checklist_format.files import CATEGORIES, TemplateFileError, parse_template
 from ..errors import InvalidInput, NotFound, TransitionError
 from ..models import ChecklistTemplate, Team, TemplateItem, satisfied_by
-from .base import _audit
+from .base import FieldErrors, _audit
 from .teams import _lock_team, _require_manager
 from .transactions import write_transaction
 
@@ -121,7 +121,7 @@ def start_draft(team: Team | str, *, actor: User | None) -> ChecklistTemplate:
 
 def clean_item(data: dict, *, existing: list[TemplateItem], editing: TemplateItem | None) -> dict:
     """Validate one item's fields; raise InvalidInput naming each problem."""
-    errors: dict[str, list[str]] = {}
+    errors = FieldErrors()
     cleaned: dict[str, Any] = {}
     key = data.get("key")
     key = key.strip() if isinstance(key, str) else ""
@@ -157,8 +157,7 @@ def clean_item(data: dict, *, existing: list[TemplateItem], editing: TemplateIte
     cleaned["waivable"] = data.get("waivable") is True
     if cleaned["waivable"] and satisfied_by.kind(str(how)) in satisfied_by.NEVER_WAIVABLE:
         errors["waivable"] = ["A sign-off can never be waived."]
-    if errors:
-        raise InvalidInput("The checklist item is invalid; nothing was changed.", details=errors)
+    errors.refuse("The checklist item is invalid; nothing was changed.")
     return cleaned
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from ..errors import InvalidInput, NotAllowed, NotFound, TransitionError
+from ..errors import NotAllowed, NotFound, TransitionError
 from ..models import (
     EVIDENCE_MAX,
     ChecklistItem,
@@ -23,8 +23,8 @@ from ..policy.followups import add_working_days
 from .base import (
     _audit,
     _bump,
-    _clean_text,
     _lock,
+    checked_text,
 )
 from .transactions import write_transaction
 
@@ -42,12 +42,13 @@ def close_followup(followup: FollowUp | int, *, actor: User, evidence: str) -> F
         raise NotAllowed("Only a member of the team may close its follow-ups.")
     if found.closed_at is not None:
         raise TransitionError("This follow-up is closed already.", code="already_closed")
-    errors: dict[str, list[str]] = {}
-    evidence = _clean_text("evidence", evidence, errors, limit=EVIDENCE_MAX)
-    if not errors and not evidence.strip():
-        errors["evidence"] = ["Show that the item is now done: a link or a sentence."]
-    if errors:
-        raise InvalidInput("Closing a follow-up needs evidence.", details=errors)
+    evidence = checked_text(
+        "evidence",
+        evidence,
+        limit=EVIDENCE_MAX,
+        message="Closing a follow-up needs evidence.",
+        required="Show that the item is now done: a link or a sentence.",
+    )
     found.closed_at, found.closed_by, found.evidence = timezone.now(), actor, evidence
     found.save(update_fields=["closed_at", "closed_by", "evidence"])
     # The release's timeline shows this event: bump its revision like every change (page caches).

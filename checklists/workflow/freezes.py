@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from ..errors import InvalidInput, NotFound, TransitionError
+from ..errors import NotFound, TransitionError
 from ..models import (
     FreezeOverride,
     FreezeWindow,
@@ -16,6 +16,7 @@ from ..models import (
 )
 from ..policy import abilities
 from .base import (
+    FieldErrors,
     _audit,
     _bump,
     _lock,
@@ -36,7 +37,7 @@ def add_freeze_window(
     """Plan a deploy freeze: the gate stays shut and deploys are refused from start to end."""
     team = _lock_team(team)
     _require_manager(actor, team)
-    errors: dict[str, list[str]] = {}
+    errors = FieldErrors()
     reason = reason.strip() if isinstance(reason, str) else ""
     if not reason or len(reason) > 500 or "\x00" in reason:
         errors["reason"] = ["Say why, in at most 500 characters."]
@@ -49,8 +50,7 @@ def add_freeze_window(
             errors["ends_at"] = ["The freeze must end after it starts."]
         elif ends_at <= timezone.now():
             errors["ends_at"] = ["This freeze would be over already."]
-    if errors:
-        raise InvalidInput("The freeze window is invalid; nothing was changed.", details=errors)
+    errors.refuse("The freeze window is invalid; nothing was changed.")
     window = FreezeWindow.objects.create(
         team=team, starts_at=starts_at, ends_at=ends_at, reason=reason, created_by=actor
     )

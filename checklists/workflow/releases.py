@@ -27,17 +27,18 @@ from ..models import (
 from ..policy import abilities, approvals, permissions
 from . import followups
 from .base import (
+    FieldErrors,
     State,
     Status,
     _audit,
     _bump,
-    _clean_text,
     _field_state,
     _lock,
     _make_approvals_stale,
     _require_member,
     _require_open,
     _scan_statuses,
+    checked_text,
     clean_commit,
     clean_release_data,
     count_current_approvals,
@@ -173,13 +174,10 @@ def set_item_state(
         raise InvalidInput(
             f"Unknown state {state!r}.", details={"state": [f"One of {', '.join(State.values)}."]}
         )
-    errors: dict[str, list[str]] = {}
-    evidence = (
-        item.evidence if evidence is None else _clean_text("evidence", evidence, errors, limit=EVIDENCE_MAX)
-    )
-    reason = item.reason if reason is None else _clean_text("reason", reason, errors, limit=EVIDENCE_MAX)
-    if errors:
-        raise InvalidInput("The item change has invalid fields.", details=errors)
+    errors = FieldErrors()
+    evidence = item.evidence if evidence is None else errors.text("evidence", evidence, limit=EVIDENCE_MAX)
+    reason = item.reason if reason is None else errors.text("reason", reason, limit=EVIDENCE_MAX)
+    errors.refuse("The item change has invalid fields.")
     _check_item_change(release, item, state, reason)
 
     if state == State.OPEN and item.is_field:
@@ -287,10 +285,9 @@ def sign_off(
     facts = abilities.Facts(release)
     if refusal := abilities.reviewer_refusal(actor, release, facts):
         raise refusal
-    errors: dict[str, list[str]] = {}
-    comment = _clean_text("comment", comment, errors, limit=LONG_TEXT_MAX)
-    if errors:
-        raise InvalidInput("The sign-off has invalid fields.", details=errors)
+    comment = checked_text(
+        "comment", comment, limit=LONG_TEXT_MAX, message="The sign-off has invalid fields."
+    )
     if refusal := abilities.signoff_refusal(actor, release, facts, decision=decision):
         raise refusal
     if decision == SignOff.Decision.REJECT and not comment.strip():
@@ -362,10 +359,9 @@ def deploy(
         raise TransitionError(f"Commit {commit} is not the approved commit {release.commit}.")
     changes: dict[str, Any] = {"status": Status.DEPLOYED, "deployed_at": timezone.now()}
     if version_after:
-        errors: dict[str, list[str]] = {}
-        version_after = _clean_text("version_after", version_after, errors, limit=VERSION_MAX).strip()
-        if errors:
-            raise InvalidInput("Invalid version.", details=errors)
+        version_after = checked_text(
+            "version_after", version_after, limit=VERSION_MAX, message="Invalid version."
+        ).strip()
         if release.version_after and version_after != release.version_after:
             raise TransitionError(
                 f"Version {version_after} is not the approved version after {release.version_after}."
@@ -386,10 +382,7 @@ def deploy(
 def rollback(release: Release | int, *, actor: User, reason: str) -> Release:
     """Record that a deployed release was rolled back, and why."""
     release = _lock(release)
-    errors: dict[str, list[str]] = {}
-    reason = _clean_text("reason", reason, errors, limit=LONG_TEXT_MAX)
-    if errors:
-        raise InvalidInput("Invalid reason.", details=errors)
+    reason = checked_text("reason", reason, limit=LONG_TEXT_MAX, message="Invalid reason.")
     if refusal := abilities.rollback_refusal(actor, release, abilities.Facts(release)):
         raise refusal
     if not reason.strip():
@@ -409,10 +402,7 @@ def cancel(release: Release | int, *, actor: User, reason: str = "") -> Release:
     release = _lock(release)
     if refusal := abilities.cancel_refusal(actor, release, abilities.Facts(release)):
         raise refusal
-    errors: dict[str, list[str]] = {}
-    reason = _clean_text("reason", reason, errors, limit=LONG_TEXT_MAX)
-    if errors:
-        raise InvalidInput("Invalid reason.", details=errors)
+    reason = checked_text("reason", reason, limit=LONG_TEXT_MAX, message="Invalid reason.")
     release.signoffs.filter(stale=False).update(stale=True)
     _bump(release, status=Status.CANCELLED, cancelled_at=timezone.now())
     _audit(release, actor, "release.cancelled", reason=reason)

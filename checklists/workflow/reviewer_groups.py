@@ -16,6 +16,7 @@ from ..models import (
     ReviewerGroup,
     Team,
 )
+from .base import FieldErrors
 from .teams import _lock_team, _require_manager, _team_audit, find_user
 from .transactions import write_transaction
 
@@ -49,7 +50,7 @@ def save_reviewer_group(
         found = ReviewerGroup.objects.filter(team=team, pk=pk).prefetch_related("members").first()
         if found is None:
             raise NotFound("No such reviewer group.")
-    errors: dict[str, list[str]] = {}
+    errors = FieldErrors()
     name = name.strip().lower() if isinstance(name, str) else ""
     try:
         SLUG_VALIDATOR(name)
@@ -73,8 +74,7 @@ def save_reviewer_group(
     outsiders = [p.get_username() for p in people if p.pk not in on_team]
     if outsiders:
         errors.setdefault("members", []).append(f"Not on the team: {', '.join(outsiders)}.")
-    if errors:
-        raise InvalidInput("The reviewer group is invalid; nothing was changed.", details=errors)
+    errors.refuse("The reviewer group is invalid; nothing was changed.")
     before = _group_state(found)
     if found is None:
         found = ReviewerGroup.objects.create(team=team, name=name, required=bool(required))

@@ -31,7 +31,7 @@ from ..models import (
     Team,
 )
 from ..policy import teams as team_policy
-from .base import _audit
+from .base import FieldErrors, _audit
 from .transactions import write_transaction
 
 Role = Membership.Role
@@ -172,7 +172,7 @@ def probe_url_problem(url: str) -> str:
 
 def clean_settings(team: Team, data: dict) -> dict:
     """Validate the settings in `data` (only those given); raise InvalidInput naming each problem."""
-    errors: dict[str, list[str]] = {}
+    errors = FieldErrors()
     unknown = set(data) - set(SETTING_FIELDS)
     if unknown:
         errors.update({name: ["Unknown or read-only setting."] for name in sorted(unknown)})
@@ -234,8 +234,7 @@ def clean_settings(team: Team, data: dict) -> dict:
             errors["notify_events"] = [f"Choose from {', '.join(WEBHOOK_EVENTS)}."]
             events = []
         cleaned["notify_events"] = [e for e in WEBHOOK_EVENTS if e in events]
-    if errors:
-        raise InvalidInput("Some settings are invalid; nothing was changed.", details=errors)
+    errors.refuse("Some settings are invalid; nothing was changed.")
     return cleaned
 
 
@@ -257,7 +256,7 @@ def create_team(*, actor: User | None, name: str, slug: str, owner: User | str |
     """Open a new team; its first owner (the actor unless staff names someone) is also a reviewer."""
     if refusal := team_creation_refusal(actor):
         raise refusal
-    errors: dict[str, list[str]] = {}
+    errors = FieldErrors()
     name = name.strip() if isinstance(name, str) else ""
     slug = slug.strip().lower() if isinstance(slug, str) else ""
     if not 1 <= len(name) <= 100:
@@ -285,8 +284,7 @@ def create_team(*, actor: User | None, name: str, slug: str, owner: User | str |
         first_owner = actor
     if first_owner is None and "owner" not in errors:
         errors["owner"] = ["Name the team's first owner."]
-    if errors:
-        raise InvalidInput("The team cannot be opened as given.", details=errors)
+    errors.refuse("The team cannot be opened as given.")
     team = Team.objects.create(name=name, slug=slug, owner=first_owner)
     Membership.objects.create(team=team, user=first_owner, role=Role.REVIEWER, owner=True)
     _team_audit(
