@@ -30,7 +30,7 @@ NEW_ITEM = {
 def test_a_draft_copies_the_shared_default_under_the_teams_own_name(team, bob):
     default = ChecklistTemplate.default()
     draft = workflow.start_draft(team, actor=bob)
-    assert draft.is_draft and draft.team == team and draft.based_on == default
+    assert draft.status == "draft" and draft.team == team and draft.based_on == default
     assert draft.slug == "payments-checklist" and draft.slug != default.slug
     assert [i.key for i in draft.items.order_by("order")] == [i.key for i in default.items.order_by("order")]
     assert workflow.start_draft(team, actor=bob) == draft  # one draft per team
@@ -43,7 +43,7 @@ def test_publishing_changes_new_releases_only(team, alice, bob):
     workflow.remove_draft_item(team, actor=bob, key="handoff.known-limitations")
     published = workflow.publish_draft(team, actor=bob)
     team.refresh_from_db()
-    assert team.template == published and not published.is_draft and published.published_by == bob
+    assert team.template == published and published.status == "published" and published.published_by == bob
     after = make_release(team, alice)
     assert after.items.filter(key="security.pen-test").exists()
     assert not before.items.filter(key="security.pen-test").exists()

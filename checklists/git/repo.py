@@ -116,10 +116,6 @@ class RepoFile:
     oid: str
     size: int
 
-    @property
-    def is_symlink(self) -> bool:
-        return self.mode == SYMLINK_MODE
-
 
 @dataclass(frozen=True)
 class Skipped:
@@ -416,9 +412,3 @@ def cat_file_batch(git_dir: Path, files: list[RepoFile]) -> Iterator[tuple[RepoF
             proc.kill()
         proc.wait()
         writer.join(timeout=5)
-
-
-def symlink_target(git_dir: Path, sha: str, path: str) -> str:
-    """What a symlink points at (its blob), without following it."""
-    done = _git(git_dir, "cat-file", "blob", f"{sha}:{path}", check=False)
-    return done.stdout.decode("utf-8", "replace") if done.returncode == 0 else ""

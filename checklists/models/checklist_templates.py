@@ -65,10 +65,6 @@ class ChecklistTemplate(models.Model):
     def default(cls) -> ChecklistTemplate:
         return cls.objects.get(is_default=True)
 
-    @property
-    def is_draft(self) -> bool:
-        return self.status == self.Status.DRAFT
-
 
 class TemplateItem(models.Model):
     class Category(models.TextChoices):

@@ -275,9 +275,6 @@ class ChecklistItem(models.Model):
 
 
 class SignOffQuerySet(models.QuerySet):
-    def current(self):
-        return self.filter(stale=False)
-
     def current_approvals(self):
         return self.filter(stale=False, decision=SignOff.Decision.APPROVE)
 

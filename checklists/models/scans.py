@@ -10,9 +10,6 @@ from .limits import SHA_VALIDATOR
 
 
 class ScanRunQuerySet(models.QuerySet):
-    def current(self):
-        return self.filter(current=True)
-
     def exceptions(self):
         """Current runs that ended in error: the teams' exception queues."""
         return self.filter(current=True, status=ScanRun.Status.ERROR)

@@ -84,15 +84,6 @@ class Shipping:
     def truncated(self) -> bool:
         return bool(self.ready and self.range.truncated)
 
-    def emails(self) -> set[str]:
-        """Every author and committer email in the range, lower case."""
-        found = set()
-        for commit in self.commits:
-            for key in ("author_email", "committer_email"):
-                if commit.get(key):
-                    found.add(commit[key].strip().lower())
-        return found
-
     def relation_sentence(self) -> str:
         """One plain sentence about an older or diverged commit ('' otherwise)."""
         if not self.older_or_diverged:

@@ -111,27 +111,6 @@ def manager(user) -> bool:
     return bool(user.is_authenticated and (user.is_superuser or permissions.is_manager(user)))
 
 
-@register.simple_tag(takes_context=True)
-def sort_url(context, field: str) -> str:
-    """The current query string with the sort set to `field`, reversed if it is already sorted so."""
-    params = context["request"].GET.copy()
-    current = params.get("o", "")
-    params["o"] = f"-{field}" if current == field else field
-    params.pop("page", None)
-    return "?" + urlencode(sorted(params.items()), doseq=False)
-
-
-@register.simple_tag(takes_context=True)
-def sort_state(context, field: str) -> str:
-    """'ascending', 'descending' or 'none': for aria-sort on a column header."""
-    current = context["request"].GET.get("o", "")
-    if current == field:
-        return "ascending"
-    if current == f"-{field}":
-        return "descending"
-    return "none"
-
-
 STATE_WORDS = {
     "open": "open",
     "done": "done",
@@ -204,12 +183,6 @@ def event_summary(event) -> str:
     if verb == "test_report.uploaded":
         return "uploaded a test report"
     return verb.replace(".", " ").replace("_", " ")
-
-
-@register.filter
-def add_class(bound_field, css: str):
-    """Render a form field's widget with extra CSS classes."""
-    return bound_field.as_widget(attrs={"class": css})
 
 
 @register.filter
