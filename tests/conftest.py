@@ -6,7 +6,7 @@ import pytest
 from checklists import workflow
 from checklists.models import ChecklistItem, Membership, ScanRun
 
-from .factories import (  # noqa: F401 - ensure_default_template is re-exported for other test modules
+from .helpers.factories import (  # noqa: F401 - ensure_default_template is re-exported for other test modules
     TeamFactory,
     UserFactory,
     add_member,
@@ -163,7 +163,7 @@ GITHUB_REPOSITORY = "https://github.example.org/acme/payments-api.git"
 
 @pytest.fixture(scope="session")
 def app_key():
-    from .fake_providers import new_app_key
+    from .helpers.providers import new_app_key
 
     return new_app_key()
 
@@ -173,7 +173,7 @@ def providers(settings, app_key):
     """GitHub, GitLab and Slack on 127.0.0.1, and releasegate configured to use them."""
     import secrets
 
-    from .fake_providers import start
+    from .helpers.providers import start
 
     pem, public_key = app_key
     gitlab_token = "glpat-" + secrets.token_hex(10)

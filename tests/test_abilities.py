@@ -18,9 +18,9 @@ from checklists import workflow
 from checklists.errors import WorkflowError
 from checklists.models import Release
 
-from .api_helpers import client_for, release_url
 from .conftest import pass_scans_in_review, ready_for_review, tick_manual_items
-from .factories import make_release, read_range
+from .helpers.api import client_for, release_url
+from .helpers.factories import make_release, read_range
 
 PEOPLE = ("alice", "bob", "dave", "ci_user", "carol")
 
@@ -219,7 +219,7 @@ def test_a_refused_answer_says_why_in_the_same_words_as_the_workflow(in_review, 
 
 
 def test_the_admin_shows_the_same_answers(client, in_review):
-    from .factories import UserFactory
+    from .helpers.factories import UserFactory
 
     admin = UserFactory(username="root", is_staff=True, is_superuser=True)
     client.force_login(admin)

@@ -13,8 +13,8 @@ from checklists import workflow
 from checklists.models import AuditEvent, IdempotencyRecord, Release, ScanRun, SignOff, TestReport
 from checklists.policy import gate as gate_rules
 
-from .api_helpers import API, assert_error, client_for, release_url
-from .factories import TeamFactory, UserFactory, add_member, register, release_data
+from .helpers.api import API, assert_error, client_for, release_url
+from .helpers.factories import TeamFactory, UserFactory, add_member, register, release_data
 
 # --- error format --------------------------------------------------------------
 

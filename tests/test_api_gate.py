@@ -6,8 +6,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from checklists import workflow
 from checklists.models import AuditEvent, Membership, ScanRun, TestReport
 
-from .api_helpers import assert_error, client_for, release_url
-from .factories import add_member, sha
+from .helpers.api import assert_error, client_for, release_url
+from .helpers.factories import add_member, sha
 
 GREEN = b"<testsuite name='unit' tests='2' failures='0'><testcase/><testcase/></testsuite>"
 

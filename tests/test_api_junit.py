@@ -132,7 +132,7 @@ def test_any_declared_encoding_gives_a_summary_or_an_invalid_report(encoding):
 
 
 def test_uploading_a_report_with_a_bogus_encoding_is_a_400(release, alice):
-    from tests.api_helpers import assert_error, client_for, release_url
+    from tests.helpers.api import assert_error, client_for, release_url
 
     response = client_for(alice).generic(
         "POST", release_url(release, "test-reports/"), declared("bogus-enc"), content_type="application/xml"

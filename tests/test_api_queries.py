@@ -6,8 +6,8 @@ from django.test.utils import CaptureQueriesContext
 from checklists import workflow
 from checklists.models import ChecklistItem, ScanRun, SignOff
 
-from .api_helpers import API, client_for, release_url
-from .factories import make_release
+from .helpers.api import API, client_for, release_url
+from .helpers.factories import make_release
 
 
 def grow(release, alice, bob, dave, *, times: int = 10):

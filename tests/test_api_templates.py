@@ -6,8 +6,8 @@ import pytest
 
 from checklists.checklist_format.files import SEED_TEMPLATE, parse_template, store_template
 from checklists.models import ChecklistTemplate, TemplateItem
-from tests.api_helpers import API, assert_error, client_for
-from tests.factories import TeamFactory, UserFactory, add_member, make_release
+from tests.helpers.api import API, assert_error, client_for
+from tests.helpers.factories import TeamFactory, UserFactory, add_member, make_release
 
 
 def own_template(slug: str) -> ChecklistTemplate:

@@ -13,8 +13,8 @@ from checklists.models import Membership, ReviewerGroup, SignOff
 from checklists.policy import approvals
 from checklists.policy import gate as gate_rules
 
-from .api_helpers import client_for, release_url
-from .factories import UserFactory, add_member
+from .helpers.api import client_for, release_url
+from .helpers.factories import UserFactory, add_member
 
 MANUAL = "correctness.idempotency-tested"
 

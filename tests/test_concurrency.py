@@ -15,7 +15,7 @@ from checklists.errors import WorkflowError
 from checklists.models import AuditEvent, Release, SignOff
 
 from .conftest import ready_for_review
-from .factories import make_release
+from .helpers.factories import make_release
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -14,7 +14,7 @@ from aiosmtpd.controller import Controller
 from checklists import tasks, workflow
 from checklists.workflow.preferences import set_email_preferences
 
-from .idp.harness import free_port
+from .helpers.identity_provider import free_port
 
 
 class Inbox:

@@ -11,8 +11,8 @@ from checklists.errors import NotAllowed, TransitionError
 from checklists.models import AuditEvent, FreezeWindow
 from checklists.policy import gate as gate_rules
 
-from .api_helpers import assert_error, client_for, release_url
 from .conftest import ready_for_review
+from .helpers.api import assert_error, client_for, release_url
 
 
 @pytest.fixture

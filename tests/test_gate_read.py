@@ -10,8 +10,8 @@ from checklists.models import FreezeWindow, Membership, Release, ReviewerGroup
 from checklists.policy import gate as gate_rules
 from checklists.policy.gate import open_gate
 
-from .api_helpers import client_for, release_url
-from .factories import make_release, read_range
+from .helpers.api import client_for, release_url
+from .helpers.factories import make_release, read_range
 from .test_abilities import STATES
 
 

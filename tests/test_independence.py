@@ -18,10 +18,10 @@ from checklists.git import commit_range
 from checklists.models import AuditEvent, CommitRange, Contribution, Release
 from checklists.policy import gate as gate_rules
 
-from .api_helpers import assert_error, client_for, release_url
 from .conftest import pass_scans_in_review, ready_for_review, tick_manual_items
-from .factories import make_release, register
-from .gitrepos import make_repo
+from .helpers.api import assert_error, client_for, release_url
+from .helpers.factories import make_release, register
+from .helpers.git import make_repo
 
 MANUAL = "correctness.idempotency-tested"
 
@@ -172,7 +172,7 @@ def test_whoever_ticked_a_manual_item_may_not_approve(release, alice, dave, bob)
 
 
 def read_range_of(release):
-    from .factories import read_range
+    from .helpers.factories import read_range
 
     return read_range(release)
 
@@ -245,7 +245,7 @@ def test_a_release_cannot_be_moved_to_a_location_that_is_not_registered(in_revie
 
 
 def test_another_teams_repository_is_unknown_here(in_review, bob, alice):
-    from .factories import TeamFactory
+    from .helpers.factories import TeamFactory
 
     elsewhere = register(TeamFactory(slug="ledger", owner=alice), "https://git.example.com/ledger/core.git")
     for value in (elsewhere.location, elsewhere.pk, str(elsewhere.pk)):

@@ -1,6 +1,6 @@
 """GitHub App: releasegate as a custom deployment protection rule, and commit statuses.
 
-GitHub is a local server (tests/fake_providers.py) that checks the App's RS256 JWT with the
+GitHub is a local server (tests/helpers/providers.py) that checks the App's RS256 JWT with the
 public key, issues installation tokens and accepts only them; the events are signed with a real
 HMAC. The tests assert what releasegate sent: URL, headers and body.
 """
@@ -21,7 +21,7 @@ from checklists.models.integrations import DeploymentCheck, IntegrationDelivery,
 from checklists.policy import gate as gate_rules
 
 from .conftest import GITHUB_REPOSITORY, drain, ready_for_review
-from .fake_providers import INSTALLATION_ID
+from .helpers.providers import INSTALLATION_ID
 
 EVENTS = "/integrations/github/events/"
 

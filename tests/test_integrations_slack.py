@@ -1,7 +1,7 @@
 """Slack: the release message with Approve / Reject, presses acting through the same workflow,
 signed requests only (v0 HMAC, five-minute window, no replays), and linked accounts.
 
-Slack is a local server (tests/fake_providers.py): its Web API checks the bot token, its hooks
+Slack is a local server (tests/helpers/providers.py): its Web API checks the bot token, its hooks
 host takes the response_url replies. The tests assert what releasegate sent there.
 """
 

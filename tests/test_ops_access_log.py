@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from tests.api_helpers import API, client_for, release_url
+from tests.helpers.api import API, client_for, release_url
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCESS = "releasegate.access"

@@ -7,7 +7,7 @@ import pytest
 
 from checklists.git import repo
 
-from .gitrepos import Symlink, commit_files, git, make_repo
+from .helpers.git import Symlink, commit_files, git, make_repo
 
 
 @pytest.fixture

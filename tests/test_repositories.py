@@ -21,8 +21,8 @@ from checklists.errors import InvalidInput, NotAllowed
 from checklists.git import locations, repo
 from checklists.models import AuditEvent, Repository
 
-from .api_helpers import API, assert_error, client_for
-from .factories import TeamFactory, UserFactory, add_member
+from .helpers.api import API, assert_error, client_for
+from .helpers.factories import TeamFactory, UserFactory, add_member
 
 KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----"
 
@@ -347,7 +347,7 @@ def test_another_team_never_reads_this_teams_repository(team, alice):
 
 def test_a_mirror_filled_with_one_registrations_credentials_never_answers_another(tmp_path, settings):
     """Two teams register the same location, one with a token: they never share a mirror."""
-    from .gitrepos import make_repo
+    from .helpers.git import make_repo
 
     url, sha = make_repo(tmp_path / "private", {"secret.txt": "internal\n"})
     with_token = repo.GitSource(url, username="ci", token="t0k")  # releasegate: allow (test data)

@@ -10,7 +10,7 @@ from checklists.scans import debug_off, env_credentials, mock_flag
 from checklists.scans.base import ScanTarget, expand_braces, glob_match
 from checklists.scans.configfiles import parse_python
 
-from .gitrepos import Symlink, make_repo
+from .helpers.git import Symlink, make_repo
 
 
 def target(tmp_path, files, globs=DEFAULT_PRODUCTION_CONFIG_GLOBS):

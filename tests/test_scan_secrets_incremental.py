@@ -13,8 +13,8 @@ from checklists.scans.secretscan import rules as rules_mod
 from checklists.scans.secretscan.cache import MemoryBlobCache
 from checklists.worker.secret_cache import DatabaseBlobCache
 
-from .factories import make_release
-from .gitrepos import commit_files, make_repo, planted_secrets
+from .helpers.factories import make_release
+from .helpers.git import commit_files, make_repo, planted_secrets
 
 
 def tree(n: int, planted: dict) -> dict:

@@ -11,7 +11,7 @@ from checklists import workflow
 from checklists.models import AuditEvent, audit
 
 from .conftest import tick_manual_items
-from .factories import make_release
+from .helpers.factories import make_release
 
 on_postgres = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="the append-only trigger and advisory lock are PostgreSQL's"

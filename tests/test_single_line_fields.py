@@ -17,8 +17,8 @@ from checklists import workflow
 from checklists.checklist_format.files import SEED_TEMPLATE, TemplateFileError, parse_template
 from checklists.errors import InvalidInput
 from checklists.models import AuditEvent, ChecklistTemplate, Release, Team
-from tests.api_helpers import API, assert_error, client_for, release_url
-from tests.factories import release_data
+from tests.helpers.api import API, assert_error, client_for, release_url
+from tests.helpers.factories import release_data
 
 # CR/LF, a folded header, LF, CR, tab, vertical tab, form feed, ESC, DEL, NEL (C1), CSI (C1),
 # the Unicode line and paragraph separators.

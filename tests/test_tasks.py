@@ -13,9 +13,9 @@ from checklists.models import AuditEvent, ChecklistItem, ScanRun, TestReport
 from checklists.scans.demo import make_demo_repository
 from checklists.worker import scans as worker_scans
 
-from .api_helpers import client_for, release_url
-from .factories import make_release
 from .helpers import broker
+from .helpers.api import client_for, release_url
+from .helpers.factories import make_release
 
 REPO_SCANS = ["secrets", "mock_flag", "env_credentials", "debug_off"]
 State = ChecklistItem.State

@@ -14,7 +14,7 @@ from checklists.errors import InvalidInput, NotAllowed, TransitionError
 from checklists.models import AuditEvent, ChecklistTemplate
 from checklists.workflow import checklist_versions
 
-from .factories import TeamFactory, make_release
+from .helpers.factories import TeamFactory, make_release
 
 NEW_ITEM = {
     "key": "security.pen-test",
@@ -186,7 +186,7 @@ def test_the_checklist_page_shows_the_diff_and_publishes(client, team, bob, alic
 
 
 def test_the_api_lists_published_versions_only(team, bob, alice):
-    from .api_helpers import client_for
+    from .helpers.api import client_for
 
     draft = workflow.start_draft(team, actor=bob)
     listed = client_for(alice).get("/api/v1/templates/").json()

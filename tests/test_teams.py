@@ -14,7 +14,7 @@ from checklists.errors import InvalidInput, NotAllowed, NotFound, TransitionErro
 from checklists.models import AuditEvent, FreezeWindow, Membership, ReviewerGroup, Team, Webhook
 from checklists.policy import teams as team_policy
 
-from .factories import UserFactory, add_member
+from .helpers.factories import UserFactory, add_member
 
 
 def team_events(verb_prefix="team."):

@@ -6,7 +6,7 @@ from django.core.management import CommandError, call_command
 from checklists.checklist_format.files import SEED_TEMPLATE, TemplateFileError, parse_template
 from checklists.models import ChecklistTemplate, Team
 
-from .factories import make_release
+from .helpers.factories import make_release
 
 NEVER_WAIVABLE = {
     "deployment.second-pair-of-eyes",

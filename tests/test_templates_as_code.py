@@ -7,8 +7,8 @@ from django.core.management import call_command
 from checklists.checklist_format.files import parse_template
 from checklists.models import ChecklistTemplate
 
-from .api_helpers import API, assert_error, client_for
-from .factories import make_release
+from .helpers.api import API, assert_error, client_for
+from .helpers.factories import make_release
 
 
 def export(capsys, **kwargs) -> str:

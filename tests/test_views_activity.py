@@ -8,7 +8,7 @@ from checklists import workflow
 from checklists.models import FollowUp
 
 from .conftest import pass_scans_in_review, tick_manual_items
-from .factories import make_release
+from .helpers.factories import make_release
 
 KEY = "correctness.idempotency-tested"
 

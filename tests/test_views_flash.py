@@ -5,7 +5,7 @@ import re
 from django.urls import reverse
 
 from .conftest import pass_scans_in_review, tick_manual_items
-from .factories import make_release, read_range, release_data
+from .helpers.factories import make_release, read_range, release_data
 
 
 def flashes(response) -> list[str]:

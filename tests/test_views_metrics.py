@@ -10,7 +10,7 @@ from checklists import workflow
 from checklists.models import Release, ScanRun
 from checklists.web import delivery_metrics as metrics
 
-from .factories import TeamFactory, add_member, make_release
+from .helpers.factories import TeamFactory, add_member, make_release
 
 
 def _set_times(release, **times):

@@ -17,7 +17,7 @@ from checklists.models import ScanRun
 from checklists.views.history import csv_safe
 
 from .conftest import tick_manual_items
-from .factories import TeamFactory, add_member, make_release
+from .helpers.factories import TeamFactory, add_member, make_release
 
 PAGES = ["dashboard", "history", "history_csv", "exceptions", "profile", "metrics", "release_create"]
 

@@ -13,7 +13,7 @@ from checklists.policy import gate as gate_rules
 from checklists.web.textdiff import inline_diff
 
 from .conftest import ready_for_review
-from .factories import commit, make_release, read_range
+from .helpers.factories import commit, make_release, read_range
 
 MANUAL = "correctness.idempotency-tested"
 

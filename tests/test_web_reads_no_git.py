@@ -20,9 +20,9 @@ from django.urls import reverse
 from checklists.models import Release, ScanRun
 from checklists.worker import ranges, scans
 
-from .api_helpers import client_for, release_url
-from .factories import UserFactory
-from .gitrepos import make_repo
+from .helpers.api import client_for, release_url
+from .helpers.factories import UserFactory
+from .helpers.git import make_repo
 from .integration.conftest import ProtectedEndpoint
 
 JUNIT = b'<testsuite name="s" tests="2" failures="0" errors="0"><testcase name="a"/><testcase name="b"/></testsuite>'

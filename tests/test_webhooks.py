@@ -19,9 +19,9 @@ from checklists.effects import outbox, webhooks
 from checklists.errors import InvalidInput, NotAllowed
 from checklists.models import AuditEvent, Webhook, WebhookDelivery
 
-from .api_helpers import assert_error, client_for
 from .conftest import ready_for_review
 from .helpers import broker
+from .helpers.api import assert_error, client_for
 
 PORT = 8105
 
@@ -62,7 +62,7 @@ def receiver():
 
 @pytest.fixture
 def admin_user(db):
-    from .factories import UserFactory
+    from .helpers.factories import UserFactory
 
     return UserFactory(username="root", is_staff=True, is_superuser=True)
 

@@ -15,7 +15,7 @@ from checklists.errors import (
 from checklists.models import AuditEvent, Release, ScanRun, SignOff
 
 from .conftest import item, pass_scans_in_review, ready_for_review, tick_manual_items
-from .factories import make_release, read_range, register, release_data, sha
+from .helpers.factories import make_release, read_range, register, release_data, sha
 
 
 def events(release, verb=None):

@@ -22,7 +22,7 @@ CHROMIUM_ARGS = [
 ]
 DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
-PASSWORD = "correct horse battery staple"  # tests/factories.py UserFactory
+PASSWORD = "correct horse battery staple"  # tests/helpers/factories.py UserFactory
 
 
 def _selected(config) -> bool:

@@ -93,7 +93,7 @@ def test_every_page_of_the_journey_is_accessible_and_quiet(
     expect(page.get_by_test_id("status")).to_have_text("In review")
     axe("release page, in review with scans running")
     finish_queued_scans(release)
-    from tests.factories import read_range
+    from tests.helpers.factories import read_range
 
     read_range(release)
     visit(page, base, f"/releases/{release.pk}/review/", axe, "review page (author)")

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from checklists import workflow
 from checklists.models import ChecklistItem, Release, ScanRun
 from checklists.templatetags.releasegate import dom_id
-from tests.factories import read_range
+from tests.helpers.factories import read_range
 
 from .conftest import PHONE, sign_in, sign_out
 

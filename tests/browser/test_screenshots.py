@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from checklists import workflow
 from checklists.models import Membership, Release, ScanRun, Team
-from tests.factories import UserFactory, add_member, make_release, read_range
+from tests.helpers.factories import UserFactory, add_member, make_release, read_range
 
 from .conftest import PASSWORD, PHONE, sign_in
 

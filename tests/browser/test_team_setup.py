@@ -17,7 +17,7 @@ from checklists.models import (
     TestReport,
     Webhook,
 )
-from tests.factories import UserFactory, ensure_default_template
+from tests.helpers.factories import UserFactory, ensure_default_template
 
 from .conftest import sign_in, sign_out
 

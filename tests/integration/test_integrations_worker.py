@@ -2,7 +2,7 @@
 
 A GitHub deployment waits for releasegate and proceeds when bob approves: the worker answers
 the waiting deployment and sets the commit status; bob's press in Slack is answered on the
-response_url by the worker. GitHub and Slack are a local server (tests/fake_providers.py).
+response_url by the worker. GitHub and Slack are a local server (tests/helpers/providers.py).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import pytest
 from checklists import workflow
 from checklists.models.integrations import DeploymentCheck, SlackChannel
 from tests.conftest import GITHUB_REPOSITORY, ready_for_review
-from tests.factories import make_release, register
-from tests.fake_providers import INSTALLATION_ID, start
+from tests.helpers.factories import make_release, register
+from tests.helpers.providers import INSTALLATION_ID, start
 from tests.integration.conftest import WorkerPool, worker_env
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -23,7 +23,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 
 from checklists.scans.demo import make_demo_repository
-from tests.factories import UserFactory
+from tests.helpers.factories import UserFactory
 from tests.integration.conftest import ROOT, ProtectedEndpoint, Worker, _database_url, worker_env
 
 pytestmark = pytest.mark.django_db(transaction=True)

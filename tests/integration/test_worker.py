@@ -10,7 +10,7 @@ from django.conf import settings
 from checklists import workflow
 from checklists.models import AuditEvent, ChecklistItem, ScanRun
 from checklists.scans.demo import make_demo_repository
-from tests.factories import make_release
+from tests.helpers.factories import make_release
 from tests.integration.conftest import ProtectedEndpoint
 
 pytestmark = pytest.mark.django_db(transaction=True)

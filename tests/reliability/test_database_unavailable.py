@@ -12,7 +12,7 @@ import pytest
 from django.db import InterfaceError, OperationalError
 from django.test import Client
 
-from tests.api_helpers import client_for, release_url
+from tests.helpers.api import client_for, release_url
 
 pytestmark = pytest.mark.reliability
 

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from checklists.models import Release
-from tests.factories import make_release
+from tests.helpers.factories import make_release
 
 pytestmark = pytest.mark.reliability
 
@@ -82,7 +82,7 @@ def test_history_and_its_export_take_the_first_and_last_day_of_the_calendar(team
     ],
 )
 def test_the_api_list_takes_datetimes_whose_utc_time_is_off_the_calendar(team, alice, params, found):
-    from tests.api_helpers import API, client_for
+    from tests.helpers.api import API, client_for
 
     make_release(team, alice, title="now")
     response = client_for(alice).get(f"{API}/releases/", params)

@@ -23,7 +23,7 @@ from checklists import workflow
 from checklists.models import AuditEvent, Release
 from checklists.policy import approvals
 from tests.conftest import pass_scans_in_review, tick_manual_items
-from tests.factories import make_release, read_range
+from tests.helpers.factories import make_release, read_range
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 PROCESSES, THREADS = 4, 5

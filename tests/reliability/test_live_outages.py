@@ -25,7 +25,7 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 
 from checklists.models import AuditEvent, ScanRun
-from tests.factories import make_release
+from tests.helpers.factories import make_release
 from tests.integration.conftest import ProtectedEndpoint
 
 from .conftest import HOST, PROBE_PORT, wait_for

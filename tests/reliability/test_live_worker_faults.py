@@ -17,7 +17,7 @@ import pytest
 
 from checklists import workflow
 from checklists.models import AuditEvent, ScanRun
-from tests.factories import make_release
+from tests.helpers.factories import make_release
 from tests.integration.conftest import ProtectedEndpoint
 
 from .conftest import PROBE_PORT, wait_for

@@ -15,7 +15,7 @@ import pytest
 
 from checklists import workflow
 from checklists.models import ScanRun
-from tests.factories import make_release
+from tests.helpers.factories import make_release
 from tests.integration.conftest import ProtectedEndpoint, WorkerPool, worker_env
 
 from .conftest import wait_for

@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import pytest
 import requests
 
-PROVIDER_DIR = Path(__file__).parent / "provider"
+PROVIDER_DIR = Path(__file__).parents[1] / "idp" / "provider"
 PORTS = range(8141, 8150)
 GROUP_ROLES = (
     "payments-reviewers=payments:reviewer, payments-devs=payments:member, "
