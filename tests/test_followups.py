@@ -10,9 +10,9 @@ from checklists.errors import BlockedError, InvalidInput, NotAllowed, Transition
 from checklists.models import AuditEvent, FollowUp
 from checklists.policy import followups
 
-from .conftest import pass_scans_in_review, ready_for_review, tick_manual_items
 from .helpers.api import API, assert_error, client_for, release_url
 from .helpers.factories import make_release
+from .helpers.release_steps import pass_scans_in_review, ready_for_review, tick_manual_items
 
 WAIVED = "handoff.oncall-briefed"
 

@@ -11,8 +11,8 @@ from checklists.errors import NotAllowed, TransitionError
 from checklists.models import AuditEvent, FreezeWindow
 from checklists.policy import gate as gate_rules
 
-from .conftest import ready_for_review
 from .helpers.api import assert_error, client_for, release_url
+from .helpers.release_steps import ready_for_review
 
 
 @pytest.fixture

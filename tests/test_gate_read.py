@@ -11,8 +11,9 @@ from checklists.policy import gate as gate_rules
 from checklists.policy.gate import open_gate
 
 from .helpers.api import client_for, release_url
-from .helpers.factories import make_release, read_range
-from .test_abilities import STATES
+from .helpers.factories import make_release
+from .helpers.release_states import STATES
+from .helpers.release_steps import read_range
 
 
 def full_rules_open(release, commit) -> bool:
@@ -32,7 +33,7 @@ def test_the_shortcut_agrees_with_the_full_rules_in_every_state(state, team, ali
 
 
 def approve(team, alice, bob):
-    from .test_abilities import approved
+    from .helpers.release_states import approved
 
     return approved(team, alice, bob)
 

@@ -20,7 +20,7 @@ from checklists.models import MANAGERS_GROUP, AuditEvent, ExternalIdentity, Memb
 from checklists.policy import group_roles as mapping
 from checklists.workflow.identity import sign_in_from_provider
 
-from .test_settings import start_django
+from .helpers.processes import start_django
 
 ISSUER = "https://login.example.com"
 CLIENT = "releasegate"

@@ -18,10 +18,10 @@ from checklists.git import commit_range
 from checklists.models import AuditEvent, CommitRange, Contribution, Release
 from checklists.policy import gate as gate_rules
 
-from .conftest import pass_scans_in_review, ready_for_review, tick_manual_items
 from .helpers.api import assert_error, client_for, release_url
 from .helpers.factories import make_release, register
 from .helpers.git import make_repo
+from .helpers.release_steps import pass_scans_in_review, ready_for_review, tick_manual_items
 
 MANUAL = "correctness.idempotency-tested"
 
@@ -172,7 +172,7 @@ def test_whoever_ticked_a_manual_item_may_not_approve(release, alice, dave, bob)
 
 
 def read_range_of(release):
-    from .helpers.factories import read_range
+    from .helpers.release_steps import read_range
 
     return read_range(release)
 

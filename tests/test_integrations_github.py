@@ -20,8 +20,8 @@ from checklists.models import AuditEvent, FreezeWindow
 from checklists.models.integrations import DeploymentCheck, IntegrationDelivery, SeenRequest
 from checklists.policy import gate as gate_rules
 
-from .conftest import GITHUB_REPOSITORY, drain, ready_for_review
-from .helpers.providers import INSTALLATION_ID
+from .helpers.providers import GITHUB_REPOSITORY, INSTALLATION_ID
+from .helpers.release_steps import drain, ready_for_review
 
 EVENTS = "/integrations/github/events/"
 

@@ -11,8 +11,8 @@ from checklists.integrations import deliveries
 from checklists.models import AuditEvent
 from checklists.models.integrations import GitLabProject, IntegrationDelivery, SlackChannel
 
-from .conftest import drain, ready_for_review
 from .helpers import broker
+from .helpers.release_steps import drain, ready_for_review
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from checklists.models.integrations import (
     SlackMessage,
 )
 
-from .conftest import drain, ready_for_review
+from .helpers.release_steps import drain, ready_for_review
 
 ACTIONS = "/integrations/slack/actions/"
 WORKSPACE = "T0ACME"

@@ -12,8 +12,8 @@ from checklists import tasks, workflow
 from checklists.effects import outbox
 from checklists.models import EmailFailure, Release
 
-from .conftest import tick_manual_items
 from .helpers import broker
+from .helpers.release_steps import tick_manual_items
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from django.db import DatabaseError, connection, connections, transaction
 from checklists import workflow
 from checklists.models import AuditEvent, audit
 
-from .conftest import tick_manual_items
 from .helpers.factories import make_release
+from .helpers.release_steps import tick_manual_items
 
 on_postgres = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="the append-only trigger and advisory lock are PostgreSQL's"

@@ -20,9 +20,9 @@ from checklists.models import AuditEvent, Release, TestReport
 from checklists.workflow.base import _lock
 from checklists.workflow.transactions import write_transaction
 
-from .conftest import tick_manual_items
 from .helpers.api import assert_error, client_for, release_url
 from .helpers.factories import make_release
+from .helpers.release_steps import tick_manual_items
 
 JUNIT = b'<testsuite name="s" tests="1" failures="0" errors="0"><testcase name="a"/></testsuite>'
 

@@ -16,8 +16,8 @@ from checklists import workflow
 from checklists.models import ScanRun
 from checklists.views.history import csv_safe
 
-from .conftest import tick_manual_items
 from .helpers.factories import TeamFactory, add_member, make_release
+from .helpers.release_steps import tick_manual_items
 
 PAGES = ["dashboard", "history", "history_csv", "exceptions", "profile", "metrics", "release_create"]
 

@@ -23,7 +23,7 @@ from checklists.worker import ranges, scans
 from .helpers.api import client_for, release_url
 from .helpers.factories import UserFactory
 from .helpers.git import make_repo
-from .integration.conftest import ProtectedEndpoint
+from .helpers.processes import ProtectedEndpoint
 
 JUNIT = b'<testsuite name="s" tests="2" failures="0" errors="0"><testcase name="a"/><testcase name="b"/></testsuite>'
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}  # the broker and the database may live here

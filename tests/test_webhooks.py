@@ -19,9 +19,9 @@ from checklists.effects import outbox, webhooks
 from checklists.errors import InvalidInput, NotAllowed
 from checklists.models import AuditEvent, Webhook, WebhookDelivery
 
-from .conftest import ready_for_review
 from .helpers import broker
 from .helpers.api import assert_error, client_for
+from .helpers.release_steps import ready_for_review
 
 PORT = 8105
 

@@ -8,11 +8,9 @@ from django.contrib.auth.models import Group, User
 from checklists import workflow
 from checklists.checklist_format.files import SEED_TEMPLATE, parse_template, store_template
 from checklists.git import locations
-from checklists.git.commit_range import RangeRead
 from checklists.models import (
     MANAGERS_GROUP,
     ChecklistTemplate,
-    CommitRange,
     Membership,
     Repository,
     Team,
@@ -104,47 +102,3 @@ def make_release(team: Team, author: User, **overrides):
     if isinstance(data["repository"], str) and not data["repository"].isdigit():
         data["repository"] = register(team, data["repository"]).location
     return workflow.create_release(actor=author, team=team, data=data)
-
-
-def commit(author: str = "alice", *, sha_: str | None = None, committer: str | None = None) -> dict:
-    """A commit as a worker stores it, authored (and committed) by `author`@example.com."""
-    committer = committer or author
-    return {
-        "sha": sha_ or sha(),
-        "author_name": author,
-        "author_email": f"{author}@example.com",
-        "committer_name": committer,
-        "committer_email": f"{committer}@example.com",
-        "date": "2026-11-01T10:00:00+00:00",
-        "subject": f"work by {author}",
-    }
-
-
-def read_range(release, *, commits=None, relation=None, ahead_by=None, behind_by=None, error=""):
-    """Record what a worker read for the release's range, through the workflow, as the task does.
-
-    The git side (checklists/git/commit_range.py) is tested on real repositories; here the stored
-    result is given: by default one commit authored by the release's author, ahead of production.
-    """
-    release.refresh_from_db()
-    if release.commit_range is None or release.commit_range.status != CommitRange.Status.PENDING:
-        workflow.repoint_release(release.pk)
-        release.refresh_from_db()
-    rng = release.commit_range
-    if rng.status != CommitRange.Status.PENDING:
-        return rng
-    workflow.claim_range_read(rng.pk, stale_after=0)
-    if error:
-        return workflow.record_range_read(rng.pk, error=error)
-    commits = [commit(release.author.username, sha_=release.commit)] if commits is None else commits
-    relation = relation or ("ahead" if rng.base else "new")
-    read = RangeRead(
-        relation=relation,
-        ahead_by=len(commits) if ahead_by is None else ahead_by,
-        behind_by=0 if behind_by is None else behind_by,
-        commits=commits,
-        files=[{"path": "app/refunds.py", "additions": 3, "deletions": 1, "binary": False}],
-    )
-    result = workflow.record_range_read(rng.pk, read=read)
-    release.refresh_from_db()
-    return result

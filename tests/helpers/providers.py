@@ -199,3 +199,7 @@ def start(app_id: str, public_key, gitlab_token: str, bot_token: str, ports=PORT
         server.server_close()
 
     return fake, stop
+
+
+# The registered repository of the GitHub tests (acme/payments-api on the fake GitHub).
+GITHUB_REPOSITORY = "https://github.example.org/acme/payments-api.git"

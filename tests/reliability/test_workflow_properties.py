@@ -31,8 +31,14 @@ from checklists import workflow
 from checklists.errors import WorkflowError
 from checklists.models import AuditEvent, ChecklistItem, Membership, Release, ScanRun, audit
 from checklists.policy import approvals
-from tests.conftest import ensure_default_template
-from tests.helpers.factories import TeamFactory, UserFactory, add_member, make_manager, release_data
+from tests.helpers.factories import (
+    TeamFactory,
+    UserFactory,
+    add_member,
+    ensure_default_template,
+    make_manager,
+    release_data,
+)
 
 pytestmark = pytest.mark.reliability
 STATES = [s for s, _ in ChecklistItem.State.choices]
