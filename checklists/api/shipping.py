@@ -9,10 +9,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .. import workflow
+from ..git.commit_range import MAX_COMMITS, MAX_FILES
 from ..models import EVIDENCE_MAX
 from ..policy import abilities, shipping
 from ..policy.permissions import get_release_for_user
-from ..policy.shipping import MAX_COMMITS, MAX_FILES
 from .base import ApiView, error_responses, valid
 
 

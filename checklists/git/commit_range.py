@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..policy.shipping import MAX_COMMITS, MAX_FILES
 from . import repo
 
+MAX_COMMITS = 500  # a range stores at most this many commits (truncated says so)
+MAX_FILES = 1000
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 FIELD_SEP, RECORD_SEP = "\x1f", "\x1e"
 LOG_FORMAT = FIELD_SEP.join(["%H", "%an", "%ae", "%cn", "%ce", "%cI", "%s"]) + RECORD_SEP

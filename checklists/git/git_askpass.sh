@@ -1,6 +1,6 @@
 #!/bin/sh
 # GIT_ASKPASS helper: answers git's credential prompts for one host only, the host of the
-# repository being fetched (RELEASEGATE_GIT_HOST, set by checklists/repo.py per fetch).
+# repository being fetched (RELEASEGATE_GIT_HOST, set by checklists/git/repo.py per fetch).
 # Any other prompt (another host after a redirect, a different user) gets nothing.
 # Host and user name are checked before they get here (letters, digits, . - : only), so
 # they hold no pattern characters.

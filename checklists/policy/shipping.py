@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from ..models import CommitRange, RangeOverride, Release
 
 Status = CommitRange.Status
-MAX_COMMITS = 500  # a range stores at most this many commits (truncated says so)
-MAX_FILES = 1000
 PENDING_MESSAGE = "What ships is being read by a worker; approval waits for it."
 MOVED_MESSAGE = (
     "Production moved since what ships was read (another release was deployed); it is being read again."

@@ -1,6 +1,6 @@
 """The scanners: each one's name, the module whose `run(target)` decides it, and whether it reads
 the repository. The one list of scanners: a checklist item names one as `scan:<name>`
-(checklists/checklist_format/satisfied_by.py), the API and the team pages offer these.
+(checklists/models/satisfied_by.py), the API and the team pages offer these.
 
 A scanner's module is imported when a worker first runs it, so a web process that only checks
 a name never loads a detection engine.

@@ -8,8 +8,9 @@ from datetime import date, timedelta
 
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncWeek
+from django.utils import timezone
 
-from ..models import ChecklistItem, Release, ScanRun, satisfied_by
+from ..models import ChecklistItem, FollowUp, Release, ScanRun, satisfied_by
 
 Status = Release.Status
 
@@ -118,10 +119,6 @@ def most_failed_items(releases: QuerySet[Release], limit: int = 5) -> list[dict]
 
 def waiver_debt(releases: QuerySet[Release]) -> dict:
     """Open follow-ups of hotfix waivers (docs/rules.md): how many, how many overdue, the oldest first."""
-    from django.utils import timezone
-
-    from ..models import FollowUp
-
     found = FollowUp.objects.open().filter(release__in=releases).select_related("owner", "team")
     rows = list(found.order_by("due_date", "id")[:20])
     counts = found.order_by().aggregate(
