@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from checklists import workflow
-from checklists.checklist_format.files import parse_template
+from checklists.checklist_format.files import parse_checklist
 from checklists.errors import InvalidInput, NotAllowed, TransitionError
 from checklists.models import AuditEvent, ChecklistTemplate
 from checklists.workflow import checklist_versions
@@ -148,7 +148,7 @@ def test_yaml_export_and_import_round_trip_through_the_draft(client, team, bob):
         -1
     ] == "security.pen-test" and draft.name == "Payments checklist"
     again = client.get(reverse("checklists:team_checklist_export", args=[team.slug]) + "?version=draft")
-    assert len(parse_template(again.content.decode()).items) == 4
+    assert len(parse_checklist(again.content.decode()).items) == 4
     broken = SimpleUploadedFile("c.yaml", b"items: [", content_type="application/yaml")
     answer = client.post(reverse("checklists:team_checklist_import", args=[team.slug]), {"file": broken})
     assert answer.status_code == 400 and draft.items.count() == 4

@@ -1,4 +1,8 @@
-"""Read and write checklist templates as YAML files (the seed and teams' own)."""
+"""Checklists as YAML files: the seed (pre_release.yaml) and teams' own, read, stored and written.
+
+A stored version of a checklist is a ChecklistTemplate with its TemplateItems; `manage.py
+load_template` / `export_template` and the team's checklist page read and write these files.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,11 @@ import yaml
 from ..models import TemplateItem, satisfied_by
 from ..text import problem
 
-SEED_TEMPLATE = Path(__file__).parent / "pre_release.yaml"
+SEED_CHECKLIST = Path(__file__).parent / "pre_release.yaml"
 CATEGORIES = tuple(TemplateItem.Category.values)
 
 
-class TemplateFileError(ValueError):
+class ChecklistFileError(ValueError):
     pass
 
 
@@ -30,53 +34,53 @@ class ItemSpec:
 
 
 @dataclass(frozen=True)
-class TemplateSpec:
+class ChecklistSpec:
     slug: str
     name: str
     items: tuple[ItemSpec, ...]
 
 
-def parse_template(text: str) -> TemplateSpec:
-    """Parse and validate a template file; raise TemplateFileError naming the first problem."""
+def parse_checklist(text: str) -> ChecklistSpec:
+    """Parse and validate a checklist file; raise ChecklistFileError naming the first problem."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise TemplateFileError(f"not valid YAML: {exc}") from exc
+        raise ChecklistFileError(f"not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
-        raise TemplateFileError("the file must be a mapping with slug, name and items")
+        raise ChecklistFileError("the file must be a mapping with slug, name and items")
     slug, name, raw_items = data.get("slug"), data.get("name"), data.get("items")
     if not isinstance(slug, str) or not slug:
-        raise TemplateFileError("slug is missing")
+        raise ChecklistFileError("slug is missing")
     if not isinstance(name, str) or not name:
-        raise TemplateFileError("name is missing")
+        raise ChecklistFileError("name is missing")
     if refused := problem(name, single_line=True):
-        raise TemplateFileError(f"name: {refused}")
+        raise ChecklistFileError(f"name: {refused}")
     if not isinstance(raw_items, list) or not raw_items:
-        raise TemplateFileError("items must be a non-empty list")
+        raise ChecklistFileError("items must be a non-empty list")
     items, seen = [], set()
     for number, raw in enumerate(raw_items, start=1):
         if not isinstance(raw, dict):
-            raise TemplateFileError(f"item {number} is not a mapping")
+            raise ChecklistFileError(f"item {number} is not a mapping")
         key = raw.get("key")
         if not isinstance(key, str) or not key or len(key) > 100:
-            raise TemplateFileError(f"item {number} needs a key of at most 100 characters")
+            raise ChecklistFileError(f"item {number} needs a key of at most 100 characters")
         if key in seen:
-            raise TemplateFileError(f"key {key} appears twice")
+            raise ChecklistFileError(f"key {key} appears twice")
         seen.add(key)
         category = raw.get("category")
         if category not in CATEGORIES:
-            raise TemplateFileError(f"{key}: category must be one of {', '.join(CATEGORIES)}")
+            raise ChecklistFileError(f"{key}: category must be one of {', '.join(CATEGORIES)}")
         how = raw.get("satisfied_by", satisfied_by.MANUAL)
         if not isinstance(how, str) or not satisfied_by.is_valid(how):
-            raise TemplateFileError(f"{key}: satisfied_by {how!r} is not manual, field:, scan: or signoff")
+            raise ChecklistFileError(f"{key}: satisfied_by {how!r} is not manual, field:, scan: or signoff")
         title = raw.get("title")
         if not isinstance(title, str) or not title or len(title) > 200:
-            raise TemplateFileError(f"{key}: title is missing or longer than 200 characters")
+            raise ChecklistFileError(f"{key}: title is missing or longer than 200 characters")
         if refused := problem(title, single_line=True):
-            raise TemplateFileError(f"{key}: title: {refused}")
+            raise ChecklistFileError(f"{key}: title: {refused}")
         waivable = bool(raw.get("waivable", False))
         if satisfied_by.kind(how) in satisfied_by.NEVER_WAIVABLE and waivable:
-            raise TemplateFileError(f"{key}: a sign-off item can never be waived")
+            raise ChecklistFileError(f"{key}: a sign-off item can never be waived")
         items.append(
             ItemSpec(
                 key=key,
@@ -88,10 +92,10 @@ def parse_template(text: str) -> TemplateSpec:
                 satisfied_by=how,
             )
         )
-    return TemplateSpec(slug=slug, name=name, items=tuple(items))
+    return ChecklistSpec(slug=slug, name=name, items=tuple(items))
 
 
-def store_template(spec: TemplateSpec, template_model, item_model, *, is_default: bool = False):
+def store_checklist(spec: ChecklistSpec, template_model, item_model, *, is_default: bool = False):
     """Save spec as the next version of its slug; earlier versions and releases' copies stay."""
     latest = template_model.objects.filter(slug=spec.slug).order_by("-version").first()
     version = latest.version + 1 if latest else 1
@@ -117,8 +121,8 @@ def store_template(spec: TemplateSpec, template_model, item_model, *, is_default
     return template
 
 
-def dump_template(template) -> str:
-    """Write a stored template back as YAML that parse_template reads."""
+def dump_checklist(template) -> str:
+    """Write a stored template back as YAML that parse_checklist reads."""
     data = {
         "slug": template.slug,
         "name": template.name,

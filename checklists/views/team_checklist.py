@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from .. import workflow
 from ..checklist_format.diff import diff_items
-from ..checklist_format.files import dump_template
+from ..checklist_format.files import dump_checklist
 from ..errors import InvalidInput, NotFound, WorkflowError
 from ..models import Team
 from ..policy import teams as team_policy
@@ -99,7 +99,7 @@ def checklist_export(request: HttpRequest, slug: str) -> HttpResponse:
         template = checklist_versions.draft_of(team)
         if template is None:
             raise Http404("The team has no draft checklist.")
-    response = HttpResponse(dump_template(template), content_type="application/yaml; charset=utf-8")
+    response = HttpResponse(dump_checklist(template), content_type="application/yaml; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{template.slug}-v{template.version}.yaml"'
     return response
 

@@ -22,7 +22,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from ..checklist_format.diff import diff_items, item_dict
-from ..checklist_format.files import CATEGORIES, TemplateFileError, parse_template
+from ..checklist_format.files import CATEGORIES, ChecklistFileError, parse_checklist
 from ..errors import InvalidInput, NotFound, TransitionError
 from ..models import ChecklistTemplate, Team, TemplateItem, satisfied_by
 from .base import FieldErrors, _audit
@@ -259,8 +259,8 @@ def import_draft(team: Team | str, *, actor: User | None, text: str) -> Checklis
     team = _lock_team(team)
     _require_manager(actor, team)
     try:
-        spec = parse_template(text)
-    except TemplateFileError as exc:
+        spec = parse_checklist(text)
+    except ChecklistFileError as exc:
         raise InvalidInput(f"The file is not a checklist: {exc}.", details={"file": [str(exc)]}) from None
     if len(spec.items) > MAX_ITEMS:
         raise InvalidInput(

@@ -6,7 +6,7 @@ import factory
 from django.contrib.auth.models import Group, User
 
 from checklists import workflow
-from checklists.checklist_format.files import SEED_TEMPLATE, parse_template, store_template
+from checklists.checklist_format.files import SEED_CHECKLIST, parse_checklist, store_checklist
 from checklists.git import locations
 from checklists.models import (
     MANAGERS_GROUP,
@@ -35,8 +35,8 @@ class UserFactory(factory.django.DjangoModelFactory):
 def ensure_default_template():
     """Transactional tests flush the database, data migrations included: reload the seed."""
     if not ChecklistTemplate.objects.filter(is_default=True).exists():
-        store_template(
-            parse_template(SEED_TEMPLATE.read_text()), ChecklistTemplate, TemplateItem, is_default=True
+        store_checklist(
+            parse_checklist(SEED_CHECKLIST.read_text()), ChecklistTemplate, TemplateItem, is_default=True
         )
 
 

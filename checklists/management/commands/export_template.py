@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from checklists.checklist_format.files import dump_template
+from checklists.checklist_format.files import dump_checklist
 from checklists.models import ChecklistTemplate, Team
 
 
@@ -26,4 +26,4 @@ class Command(BaseCommand):
                 raise CommandError(f"unknown template {slug!r}")
         else:
             template = ChecklistTemplate.default()
-        self.stdout.write(dump_template(template), ending="")
+        self.stdout.write(dump_checklist(template), ending="")
