@@ -1,7 +1,8 @@
-"""Every state change of a release, and the rules that guard it.
+"""Every state change: of a release, a team, a checklist version, a person's settings.
 
 Pages, the API, admin actions, management commands and Celery tasks all call these
-functions; no rule lives anywhere else. Each function:
+functions; no rule lives anywhere else (the rules' answers are read in checklists/policy/).
+Each function:
 - runs in one transaction and locks the release row first, so concurrent requests
   queue behind each other instead of losing updates (docs/reliability.md, "Lock order");
 - asks checklists/policy/abilities.py whether the actor may do it: the page, the API and the
@@ -11,7 +12,7 @@ functions; no rule lives anywhere else. Each function:
 - takes the acting user keyword-only and checks what that user may do;
 - raises a WorkflowError subclass (checklists/errors.py) that names what blocks;
 - writes exactly one AuditEvent when it changes something, and none when it does not;
-- enqueues Celery work only once the transaction commits.
+- sends Celery tasks only once the transaction commits (checklists/effects/outbox.py).
 """
 
 from ..models import checklist_digest

@@ -187,7 +187,7 @@ def record_scan_result(
     return run
 
 
-# --- test reports and the deploy gate ------------------------------------------
+# --- test reports ----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
