@@ -2,10 +2,7 @@
 
 from django.contrib import admin
 
-from ..models import (
-    ChecklistTemplate,
-    TemplateItem,
-)
+from ..models import ChecklistTemplate, TemplateItem
 from .common import OneLineCharFields
 
 

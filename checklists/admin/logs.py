@@ -2,11 +2,7 @@
 
 from django.contrib import admin
 
-from ..models import (
-    AuditEvent,
-    EmailFailure,
-    IdempotencyRecord,
-)
+from ..models import AuditEvent, EmailFailure, IdempotencyRecord
 from .common import ReadOnlyAdmin
 
 

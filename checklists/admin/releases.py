@@ -5,12 +5,7 @@ from django import forms
 from django.contrib import admin
 
 from .. import workflow
-from ..models import (
-    ChecklistItem,
-    FollowUp,
-    Release,
-    SignOff,
-)
+from ..models import ChecklistItem, FollowUp, Release, SignOff
 from ..policy import abilities
 from .common import WorkflowChangeFormMixin, workflow_action
 

@@ -4,15 +4,8 @@ from django import forms
 from django.contrib import admin
 
 from .. import workflow
-from ..models import (
-    CommitRange,
-    RangeOverride,
-    Repository,
-)
-from .common import (
-    ReadOnlyAdmin,
-    WorkflowChangeFormMixin,
-)
+from ..models import CommitRange, RangeOverride, Repository
+from .common import ReadOnlyAdmin, WorkflowChangeFormMixin
 
 
 class RepositoryForm(forms.ModelForm):

@@ -2,10 +2,7 @@
 
 from django.contrib import admin
 
-from ..models import (
-    ScanRun,
-    TestReport,
-)
+from ..models import ScanRun, TestReport
 from .common import ReadOnlyAdmin
 
 

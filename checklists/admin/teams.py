@@ -2,13 +2,7 @@
 
 from django.contrib import admin, messages
 
-from ..models import (
-    FreezeOverride,
-    FreezeWindow,
-    Membership,
-    ReviewerGroup,
-    Team,
-)
+from ..models import FreezeOverride, FreezeWindow, Membership, ReviewerGroup, Team
 from ..policy import approvals
 from .common import OneLineCharFields, ReadOnlyAdmin
 

@@ -5,15 +5,8 @@ from django.contrib import admin, messages
 from django.db import models
 
 from .. import workflow
-from ..models import (
-    WEBHOOK_EVENTS,
-    Webhook,
-    WebhookDelivery,
-)
-from .common import (
-    ReadOnlyAdmin,
-    WorkflowChangeFormMixin,
-)
+from ..models import WEBHOOK_EVENTS, Webhook, WebhookDelivery
+from .common import ReadOnlyAdmin, WorkflowChangeFormMixin
 
 
 class WebhookForm(forms.ModelForm):

@@ -13,14 +13,19 @@ from django.views.decorators.http import require_GET, require_POST
 from rest_framework.authtoken.models import Token
 
 from ..errors import InvalidInput, WorkflowError
-from ..models import (
-    EMAIL_EVENTS,
-    Membership,
-    SlackAccount,
-)
+from ..models import EMAIL_EVENTS, Membership, SlackAccount
 from ..policy import permissions
 from ..workflow.preferences import email_events_of, set_email_preferences
 from .common import refusal
+
+
+class EmailPreferencesForm(forms.Form):
+    events = forms.MultipleChoiceField(
+        choices=list(EMAIL_EVENTS.items()),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Email me when",
+    )
 
 
 @login_required
@@ -46,15 +51,6 @@ def rotate_token(request: HttpRequest) -> HttpResponse:
         Token.objects.create(user=request.user)
     messages.success(request, "A new API token was created; the old one no longer works.")
     return redirect("checklists:profile")
-
-
-class EmailPreferencesForm(forms.Form):
-    events = forms.MultipleChoiceField(
-        choices=list(EMAIL_EVENTS.items()),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        label="Email me when",
-    )
 
 
 @login_required

@@ -21,14 +21,7 @@ from ..policy.abilities import Abilities, Facts
 from ..templatetags.releasegate import dom_id
 from ..web import activity, release_cache, review
 from .common import blocking_list, readable_release, refusal, release_url
-from .release_forms import (
-    CancelForm,
-    DeployForm,
-    ItemForm,
-    RollbackForm,
-    SignOffForm,
-    form_errors,
-)
+from .release_forms import CancelForm, DeployForm, ItemForm, RollbackForm, SignOffForm, form_errors
 from .review import review_page
 
 Status = Release.Status

@@ -12,11 +12,7 @@ from .. import workflow
 from ..errors import InvalidInput, WorkflowError
 from ..policy import permissions
 from .common import readable_release, refusal, release_url
-from .release_forms import (
-    ReleaseEditForm,
-    ReleaseForm,
-    add_workflow_errors,
-)
+from .release_forms import ReleaseEditForm, ReleaseForm, add_workflow_errors
 
 
 @login_required

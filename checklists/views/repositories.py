@@ -10,9 +10,7 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import workflow
-from ..models import (
-    Repository,
-)
+from ..models import Repository
 from .team_forms import RepositoryForm
 from .team_page import team_change, team_or_404, team_url
 

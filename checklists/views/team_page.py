@@ -16,14 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ..errors import InvalidInput, NotFound, WorkflowError
-from ..models import (
-    FreezeWindow,
-    Membership,
-    Repository,
-    ReviewerGroup,
-    Team,
-    Webhook,
-)
+from ..models import FreezeWindow, Membership, Repository, ReviewerGroup, Team, Webhook
 from ..policy import teams as team_policy
 from ..workflow import checklist_versions
 from .common import refusal

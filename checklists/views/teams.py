@@ -14,10 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from .. import workflow
 from ..errors import InvalidInput, WorkflowError
-from ..models import (
-    Membership,
-    Team,
-)
+from ..models import Membership, Team
 from ..policy import permissions
 from ..policy import teams as team_policy
 from ..workflow.teams import team_creation_refusal

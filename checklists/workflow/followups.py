@@ -12,20 +12,10 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from ..errors import NotAllowed, NotFound, TransitionError
-from ..models import (
-    EVIDENCE_MAX,
-    ChecklistItem,
-    FollowUp,
-    Release,
-)
+from ..models import EVIDENCE_MAX, ChecklistItem, FollowUp, Release
 from ..policy import permissions
 from ..policy.followups import add_working_days
-from .base import (
-    _audit,
-    _bump,
-    _lock,
-    checked_text,
-)
+from .base import _audit, _bump, _lock, checked_text
 from .transactions import write_transaction
 
 

@@ -8,20 +8,9 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from ..errors import NotFound, TransitionError
-from ..models import (
-    FreezeOverride,
-    FreezeWindow,
-    Release,
-    Team,
-)
+from ..models import FreezeOverride, FreezeWindow, Release, Team
 from ..policy import abilities
-from .base import (
-    FieldErrors,
-    _audit,
-    _bump,
-    _lock,
-    required_reason,
-)
+from .base import FieldErrors, _audit, _bump, _lock, required_reason
 from .teams import _lock_team, _require_manager, _team_audit
 from .transactions import write_transaction
 

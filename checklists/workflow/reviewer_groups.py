@@ -10,12 +10,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 
 from ..errors import InvalidInput, NotFound
-from ..models import (
-    SLUG_VALIDATOR,
-    Membership,
-    ReviewerGroup,
-    Team,
-)
+from ..models import SLUG_VALIDATOR, Membership, ReviewerGroup, Team
 from .base import FieldErrors
 from .teams import _lock_team, _require_manager, _team_audit, find_user
 from .transactions import write_transaction

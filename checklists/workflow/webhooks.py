@@ -9,14 +9,9 @@ from django.contrib.auth.models import User
 
 from ..effects import webhooks
 from ..errors import InvalidInput, NotAllowed, NotFound
-from ..models import (
-    Team,
-    Webhook,
-)
+from ..models import Team, Webhook
 from ..policy import teams as team_policy
-from .base import (
-    _audit,
-)
+from .base import _audit
 from .teams import _lock_team, _require_manager, _team_audit
 from .transactions import write_transaction
 
