@@ -2,7 +2,7 @@
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 RELEASEGATE_DATA_DIR=/var/lib/releasegate
-# git: the scanners read repositories through git plumbing (checklists/repo.py).
+# git: the scanners read repositories through git plumbing (checklists/git/repo.py).
 RUN apt-get update && apt-get install -y --no-install-recommends git \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --create-home --uid 10001 releasegate \

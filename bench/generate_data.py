@@ -8,7 +8,7 @@ release), 300,000 sign-offs and 1,000,000 audit events, written with COPY. The d
 is migrated first; releasegate's tables are emptied (TRUNCATE: the audit log's trigger
 refuses DELETE, not a deliberate restore). Same seed, same rows (times are fixed too).
 
-The audit events form a valid hash chain (checklists/audit.py), so `manage.py
+The audit events form a valid hash chain (checklists/models/audit.py), so `manage.py
 verify_audit` is meaningful on the generated data. Sign-offs respect the database's
 self-review guard (the insert trigger runs for each row). A user `bench` is a member of
 every team; bench/load.py signs in as that user.
@@ -166,7 +166,7 @@ class Generator:
 
     # --- releases and everything hanging off them -------------------------------
     def releases(self, cursor, template_id: int, template_items: list[dict]) -> dict[str, int]:
-        from checklists import audit
+        from checklists.models import audit
 
         rng = self.rng
         statuses = [s for s, _ in STATUSES]

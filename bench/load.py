@@ -65,7 +65,7 @@ def credentials() -> dict:
     from rest_framework.authtoken.models import Token
 
     from checklists.models import Release, TemplateItem
-    from checklists.paging import encode_position
+    from checklists.web.paging import encode_position
 
     user = User.objects.get(username="bench")
     session = SessionStore()

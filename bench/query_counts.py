@@ -44,7 +44,7 @@ def build(size: int) -> dict:
     from django.contrib.auth.models import User
 
     from checklists import workflow
-    from checklists.commit_range import RangeRead
+    from checklists.git.commit_range import RangeRead
     from checklists.models import ChecklistTemplate, Membership, Release, Repository, Team, TemplateItem
 
     author = User.objects.create(username=f"author{size}")
@@ -170,9 +170,9 @@ def explain_history(bench_url: str) -> str:
     from django.core.paginator import Paginator
     from django.http import QueryDict
 
-    from checklists import permissions
-    from checklists.filters import HistoryFilter
     from checklists.models import Team
+    from checklists.policy import permissions
+    from checklists.web.filters import HistoryFilter
 
     out = []
     with psycopg.connect(bench_url.replace("postgres://", "postgresql://", 1)) as pg:

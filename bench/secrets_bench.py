@@ -3,7 +3,7 @@
     .venv/bin/python bench/secrets_bench.py              # corpus, 20 MB tree, 5 MB adversarial lines
     .venv/bin/python bench/secrets_bench.py --large      # also 210 MB: full and incremental scans
 
-1. The labelled corpus (tests/secret_corpus.py, fixed seed) written as a git repository:
+1. The labelled corpus (tests/helpers/secret_corpus.py, fixed seed) written as a git repository:
    recall per set (provider formats alone, formats next to their name, planted secrets in
    many syntaxes) and false alarms on the negatives, for both tools on the same checkout.
 2. A 2,000-file / 20 MB tree of code-like text with planted secrets: MB/s, peak RSS,
@@ -184,7 +184,7 @@ def ours_child(repo: str, incremental: bool = False) -> None:
     """
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "releasegate.settings")
-    from checklists import repo as repo_mod
+    from checklists.git import repo as repo_mod
     from checklists.scans import secrets
     from checklists.scans.base import ScanTarget
     from checklists.scans.secretscan.cache import MemoryBlobCache
@@ -211,7 +211,7 @@ def ours_child(repo: str, incremental: bool = False) -> None:
 
 
 def rescan_after_change(repo: str, mirrors: Path, cache) -> dict:
-    from checklists import repo as repo_mod
+    from checklists.git import repo as repo_mod
     from checklists.scans import secrets
     from checklists.scans.base import ScanTarget
 
@@ -303,7 +303,7 @@ def bench(files: int, mb: float, with_detect_secrets: bool, incremental: bool = 
 def bench_corpus() -> dict:
     """Recall per set and false alarms on the labelled corpus, both tools on one checkout."""
     sys.path.insert(0, str(ROOT))
-    from tests.secret_corpus import corpus
+    from tests.helpers.secret_corpus import corpus
 
     samples = corpus()
     root = Path(tempfile.mkdtemp(prefix="secrets-corpus-"))
@@ -381,7 +381,7 @@ def render(rows: list[dict], corpus_rows: dict, adversarial: list, command: str)
         "- ours: `checklists.scans.secrets` reading through git (`ls-tree` + one `cat-file --batch`), in its "
         "own process; detect-secrets 1.5.0: `detect-secrets scan --all-files` on the same checkout.",
         "",
-        "### Labelled corpus (`tests/secret_corpus.py`, seed 20261130)",
+        "### Labelled corpus (`tests/helpers/secret_corpus.py`, seed 20261130)",
         "",
         "Found = a finding on the labelled line; false alarm = a negative file with any finding.",
         "",

@@ -110,12 +110,12 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # CR, LF and NUL in headers become spaces; a malformed X-Request-ID is dropped before
     # django-guid reads it (a new id is made).
-    "checklists.middleware.RequestHeadersMiddleware",
+    "checklists.web.middleware.RequestHeadersMiddleware",
     "django_guid.middleware.guid_middleware",
     # One access line per request, with the correlation id, status, duration and user id.
-    "checklists.middleware.AccessLogMiddleware",
+    "checklists.web.middleware.AccessLogMiddleware",
     # A view that loses the database answers 503 with Retry-After, not 500.
-    "checklists.middleware.DatabaseUnavailableMiddleware",
+    "checklists.web.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves collected static files from gunicorn (compressed, cache headers), no CDN.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -292,7 +292,7 @@ RELEASEGATE_SCAN_SOFT_TIME_LIMIT = int(env_str("RELEASEGATE_SCAN_SOFT_TIME_LIMIT
 RELEASEGATE_SCAN_MAX_FILE_BYTES = int(env_str("RELEASEGATE_SCAN_MAX_FILE_BYTES", str(5 * 1024 * 1024)))
 RELEASEGATE_SCAN_MAX_TOTAL_BYTES = int(env_str("RELEASEGATE_SCAN_MAX_TOTAL_BYTES", str(1024 * 1024 * 1024)))
 RELEASEGATE_SECRETS_SECOND_OPINION = env_bool("RELEASEGATE_SECRETS_SECOND_OPINION", default=False)
-# --- Registered repositories (checklists/locations.py, docs/configuration.md) ------
+# --- Registered repositories (checklists/git/locations.py, docs/configuration.md) ------
 # Git hosts repositories may be registered on: names, or *.example.com for subdomains.
 RELEASEGATE_GIT_HOSTS = env_list("RELEASEGATE_GIT_HOSTS", "")
 # Of those, the hosts that may resolve to private (RFC 1918, ULA) addresses: an on-premises
@@ -338,7 +338,7 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Email ----------------------------------------------------------------
 # Without EMAIL_HOST, emails are printed by the worker (console backend), and password
-# reset is off: its link would be printed too (checklists/accounts.py).
+# reset is off: its link would be printed too (checklists/identity/accounts.py).
 EMAIL_HOST = env_str("EMAIL_HOST")
 if EMAIL_HOST:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -373,7 +373,7 @@ if not RELEASEGATE_PASSWORD_LOGIN and not OIDC_ISSUER:
 
 
 def _group_grants(text: str):
-    from checklists.identity.mapping import MappingError, parse
+    from checklists.policy.group_roles import MappingError, parse
 
     try:
         return parse(text)
@@ -402,8 +402,8 @@ LOGGING = {
     "filters": {
         "correlation_id": {"()": "django_guid.log_filters.CorrelationId"},
         "celery_tracing": {"()": "django_guid.integrations.celery.log_filters.CeleryTracing"},
-        # No log line carries a password-reset token (checklists/accounts.py).
-        "hide_reset_tokens": {"()": "checklists.middleware.HideResetTokens"},
+        # No log line carries a password-reset token (checklists/identity/accounts.py).
+        "hide_reset_tokens": {"()": "checklists.web.middleware.HideResetTokens"},
     },
     "formatters": {
         "text": {"format": "%(asctime)s %(levelname)s [%(correlation_id)s] %(name)s: %(message)s"},
@@ -492,7 +492,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # The user name axes records, cut to its column: a longer one was a 500 on PostgreSQL.
-AXES_USERNAME_CALLABLE = "checklists.accounts.axes_username"
+AXES_USERNAME_CALLABLE = "checklists.identity.accounts.axes_username"
 # Failed logins and lockouts are still logged; this only drops the start-up banner that
 # every manage.py command would print.
 AXES_VERBOSE = False

@@ -4,19 +4,19 @@ carol (manager), ci (pipeline member) and mallory (no team at all)."""
 import pytest
 
 from checklists import workflow
-from checklists.models import ChecklistItem, Membership, ScanRun
+from checklists.models import Membership
 
-from .factories import (  # noqa: F401 - ensure_default_template is re-exported for other test modules
+from .helpers.factories import (
     TeamFactory,
     UserFactory,
     add_member,
-    ensure_default_template,
     make_manager,
     make_release,
-    read_range,
     register,
     release_data,
 )
+from .helpers.providers import GITHUB_REPOSITORY
+from .helpers.release_steps import ready_for_review
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -108,37 +108,6 @@ def hotfix(team, alice):
     return make_release(team, alice, kind="hotfix", title="Hotfix: refund rounding")
 
 
-def tick_manual_items(release, actor):
-    for item in release.items.filter(satisfied_by="manual"):
-        workflow.set_item_state(release, item.key, actor=actor, state="done", evidence="see CI run 42")
-
-
-def pass_scans(release, actor):
-    """Run every scan item's scan to a pass through the workflow, as a worker would."""
-    runs = workflow.request_scans(release, actor=actor)
-    for run in runs:
-        workflow.claim_scan(run.pk)
-        workflow.record_scan_result(run.pk, status=ScanRun.Status.PASSED)
-    release.refresh_from_db()
-    return runs
-
-
-def ready_for_review(release, actor):
-    """Ticked, submitted, scans passed and what ships read (by a worker, as the tasks would)."""
-    tick_manual_items(release, actor)
-    workflow.submit(release, actor=actor)
-    pass_scans_in_review(release)
-    read_range(release)
-    release.refresh_from_db()
-    return release
-
-
-def pass_scans_in_review(release):
-    for run in ScanRun.objects.filter(release=release, current=True, status=ScanRun.Status.QUEUED):
-        workflow.claim_scan(run.pk)
-        workflow.record_scan_result(run.pk, status=ScanRun.Status.PASSED)
-
-
 @pytest.fixture
 def in_review(release, alice):
     return ready_for_review(release, alice)
@@ -152,18 +121,12 @@ def approved(in_review, bob):
     return in_review
 
 
-def item(release, key) -> ChecklistItem:
-    return release.items.get(key=key)
-
-
 # --- integrations (GitHub, GitLab, Slack): a local server speaking their APIs -------------------
-
-GITHUB_REPOSITORY = "https://github.example.org/acme/payments-api.git"
 
 
 @pytest.fixture(scope="session")
 def app_key():
-    from .fake_providers import new_app_key
+    from .helpers.providers import new_app_key
 
     return new_app_key()
 
@@ -173,7 +136,7 @@ def providers(settings, app_key):
     """GitHub, GitLab and Slack on 127.0.0.1, and releasegate configured to use them."""
     import secrets
 
-    from .fake_providers import start
+    from .helpers.providers import start
 
     pem, public_key = app_key
     gitlab_token = "glpat-" + secrets.token_hex(10)
@@ -198,21 +161,3 @@ def gh_release(team, alice, providers):
     """A draft release of the team's GitHub repository (acme/payments-api)."""
     register(team, GITHUB_REPOSITORY)
     return make_release(team, alice, repository=GITHUB_REPOSITORY)
-
-
-def drain(rounds: int = 10) -> None:
-    """Do what the workers would: answer waiting deployments, send every pending delivery."""
-    from checklists.integrations import outbox
-    from checklists.integrations.models import DeploymentCheck, IntegrationDelivery
-
-    for _ in range(rounds):
-        waiting = DeploymentCheck.objects.filter(state="waiting", release__isnull=False)
-        for release_id in set(waiting.values_list("release_id", flat=True)):
-            workflow.answer_deployments(release_id)
-        pending = list(
-            IntegrationDelivery.objects.filter(status="pending").order_by("id").values_list("pk", flat=True)
-        )
-        if not pending:
-            return
-        for pk in pending:
-            outbox.deliver(pk)

@@ -18,9 +18,8 @@ from checklists import workflow
 from checklists.errors import WorkflowError
 from checklists.models import Release
 
-from .api_helpers import client_for, release_url
-from .conftest import pass_scans_in_review, ready_for_review, tick_manual_items
-from .factories import make_release, read_range
+from .helpers.api import client_for, release_url
+from .helpers.release_states import STATES
 
 PEOPLE = ("alice", "bob", "dave", "ci_user", "carol")
 
@@ -81,105 +80,6 @@ def page_offers(html: str, action: str, pk: int) -> bool:
 # --- the states ---------------------------------------------------------------------------
 
 
-def draft_with_blockers(team, alice, **_):
-    return make_release(team, alice)
-
-
-def draft_ready(team, alice, **_):
-    release = make_release(team, alice)
-    tick_manual_items(release, alice)
-    return release
-
-
-def in_review_pending_scans(team, alice, **_):
-    release = draft_ready(team, alice)
-    workflow.submit(release, actor=alice)
-    read_range(release)
-    return release
-
-
-def in_review(team, alice, **_):
-    return ready_for_review(make_release(team, alice), alice)
-
-
-def in_review_range_pending(team, alice, **_):
-    release = draft_ready(team, alice)
-    workflow.submit(release, actor=alice)
-    pass_scans_in_review(release)
-    return release
-
-
-def in_review_dave_ticked(team, alice, dave, **_):
-    release = make_release(team, alice)
-    tick_manual_items(release, alice)
-    workflow.set_item_state(release, "correctness.idempotency-tested", actor=dave, state="done", evidence="x")
-    return ready_for_review(release, alice)
-
-
-def hotfix_range_unreadable(team, alice, **_):
-    release = make_release(team, alice, kind="hotfix")
-    tick_manual_items(release, alice)
-    workflow.submit(release, actor=alice)
-    pass_scans_in_review(release)
-    read_range(release, error="Could not fetch: repository not found")
-    return release
-
-
-def older_than_production(team, alice, bob, **_):
-    release = ready_for_review(make_release(team, alice), alice)
-    release.commit_range.relation, release.commit_range.behind_by = "behind", 2
-    release.commit_range.save()
-    return release
-
-
-def approved(team, alice, bob, **_):
-    release = in_review(team, alice)
-    workflow.sign_off(release, actor=bob, decision="approve")
-    return release
-
-
-def approved_team_now_requires_two(team, alice, bob, **_):
-    release = approved(team, alice, bob)
-    team.required_approvals = 2
-    team.save()
-    return release
-
-
-def deployed(team, alice, bob, **_):
-    release = approved(team, alice, bob)
-    workflow.deploy(release, actor=alice)
-    return release
-
-
-def rolled_back(team, alice, bob, **_):
-    release = deployed(team, alice, bob)
-    workflow.rollback(release, actor=alice, reason="latency")
-    return release
-
-
-def cancelled(team, alice, **_):
-    release = make_release(team, alice)
-    workflow.cancel(release, actor=alice, reason="dropped")
-    return release
-
-
-STATES = [
-    draft_with_blockers,
-    draft_ready,
-    in_review_pending_scans,
-    in_review_range_pending,
-    in_review,
-    in_review_dave_ticked,
-    hotfix_range_unreadable,
-    older_than_production,
-    approved,
-    approved_team_now_requires_two,
-    deployed,
-    rolled_back,
-    cancelled,
-]
-
-
 @pytest.mark.parametrize("state", STATES, ids=lambda f: f.__name__)
 def test_page_api_and_workflow_give_the_same_answer(state, request, team, alice, bob, dave, ci_user, carol):
     people = {"alice": alice, "bob": bob, "dave": dave, "ci_user": ci_user, "carol": carol}
@@ -219,7 +119,7 @@ def test_a_refused_answer_says_why_in_the_same_words_as_the_workflow(in_review, 
 
 
 def test_the_admin_shows_the_same_answers(client, in_review):
-    from .factories import UserFactory
+    from .helpers.factories import UserFactory
 
     admin = UserFactory(username="root", is_staff=True, is_superuser=True)
     client.force_login(admin)

@@ -11,9 +11,10 @@ from rest_framework.test import APIClient
 
 from checklists import workflow
 from checklists.models import AuditEvent, IdempotencyRecord, Release, ScanRun, SignOff, TestReport
+from checklists.policy import gate as gate_rules
 
-from .api_helpers import API, assert_error, client_for, release_url
-from .factories import TeamFactory, UserFactory, add_member, register, release_data
+from .helpers.api import API, assert_error, client_for, release_url
+from .helpers.factories import TeamFactory, UserFactory, add_member, register, release_data
 
 # --- error format --------------------------------------------------------------
 
@@ -77,7 +78,7 @@ def test_an_unexpected_error_under_api_is_a_json_500(release, alice, monkeypatch
     def boom(*args, **kwargs):
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(workflow, "gate_status", boom)
+    monkeypatch.setattr(gate_rules, "gate_status", boom)
     client = client_for(alice)
     client.raise_request_exception = False
     response = client.get(release_url(release, "gate/?commit=" + release.commit))

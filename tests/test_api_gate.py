@@ -6,8 +6,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from checklists import workflow
 from checklists.models import AuditEvent, Membership, ScanRun, TestReport
 
-from .api_helpers import assert_error, client_for, release_url
-from .factories import add_member, sha
+from .helpers.api import assert_error, client_for, release_url
+from .helpers.factories import add_member, sha
 
 GREEN = b"<testsuite name='unit' tests='2' failures='0'><testcase/><testcase/></testsuite>"
 
@@ -180,7 +180,7 @@ def test_the_parser_reads_no_more_than_the_cap(release, ci_user, settings):
             self.left -= size
             return b"x" * size
 
-    from checklists.api.views import XMLReportParser
+    from checklists.api.junit_reports import XMLReportParser
     from checklists.errors import TooLarge
 
     with pytest.raises(TooLarge):

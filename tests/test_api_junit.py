@@ -6,7 +6,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from checklists.errors import TooLarge
-from checklists.junit import InvalidReport, parse_junit
+from checklists.scans.junit import InvalidReport, parse_junit
 
 SUITES = b"""<?xml version="1.0" encoding="UTF-8"?>
 <testsuites>
@@ -132,7 +132,7 @@ def test_any_declared_encoding_gives_a_summary_or_an_invalid_report(encoding):
 
 
 def test_uploading_a_report_with_a_bogus_encoding_is_a_400(release, alice):
-    from tests.api_helpers import assert_error, client_for, release_url
+    from tests.helpers.api import assert_error, client_for, release_url
 
     response = client_for(alice).generic(
         "POST", release_url(release, "test-reports/"), declared("bogus-enc"), content_type="application/xml"

@@ -6,8 +6,8 @@ from django.test.utils import CaptureQueriesContext
 from checklists import workflow
 from checklists.models import ChecklistItem, ScanRun, SignOff
 
-from .api_helpers import API, client_for, release_url
-from .factories import make_release
+from .helpers.api import API, client_for, release_url
+from .helpers.factories import make_release
 
 
 def grow(release, alice, bob, dave, *, times: int = 10):
@@ -65,7 +65,7 @@ def test_an_open_gate_is_answered_from_the_token_and_one_statement(
 ):
     client = client_for(ci_user)
     url = release_url(approved, f"gate/?commit={approved.commit}")
-    with django_assert_max_num_queries(2):  # the token (with its user), then checklists/gate_read.py
+    with django_assert_max_num_queries(2):  # the token (with its user), then checklists/policy/gate.py
         assert client.get(url).status_code == 200
 
 

@@ -5,9 +5,9 @@ import pytest
 from checklists import workflow
 from checklists.models import AuditEvent, Release, ScanRun
 
-from .api_helpers import API, assert_error, client_for, release_url
-from .conftest import pass_scans_in_review, tick_manual_items
-from .factories import TeamFactory, UserFactory, add_member, make_release, release_data, sha
+from .helpers.api import API, assert_error, client_for, release_url
+from .helpers.factories import TeamFactory, UserFactory, add_member, make_release, release_data, sha
+from .helpers.release_steps import pass_scans_in_review, tick_manual_items
 
 RELEASE_FIELDS = {
     "id", "team", "title", "kind", "status", "author", "repository", "commit", "version_before",

@@ -8,9 +8,9 @@ import pytest
 
 from checklists import workflow
 
-from .api_helpers import API, client_for, release_url
-from .conftest import tick_manual_items
-from .factories import release_data
+from .helpers.api import API, client_for, release_url
+from .helpers.factories import release_data
+from .helpers.release_steps import tick_manual_items
 
 ROLES = ["anonymous", "mallory", "alice", "bob", "carol", "ci_user"]
 XML = b"<testsuite tests='1'><testcase/></testsuite>"

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
+from checklists.checklist_format.files import SEED_CHECKLIST, parse_checklist, store_checklist
 from checklists.models import ChecklistTemplate, TemplateItem
-from checklists.template_files import SEED_TEMPLATE, parse_template, store_template
-from tests.api_helpers import API, assert_error, client_for
-from tests.factories import TeamFactory, UserFactory, add_member, make_release
+from tests.helpers.api import API, assert_error, client_for
+from tests.helpers.factories import TeamFactory, UserFactory, add_member, make_release
 
 
 def own_template(slug: str) -> ChecklistTemplate:
-    spec = parse_template(SEED_TEMPLATE.read_text().replace("slug: pre-release", f"slug: {slug}"))
-    return store_template(spec, ChecklistTemplate, TemplateItem)
+    spec = parse_checklist(SEED_CHECKLIST.read_text().replace("slug: pre-release", f"slug: {slug}"))
+    return store_checklist(spec, ChecklistTemplate, TemplateItem)
 
 
 @pytest.fixture

@@ -7,12 +7,14 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from checklists import approvals, workflow
+from checklists import workflow
 from checklists.errors import TransitionError
 from checklists.models import Membership, ReviewerGroup, SignOff
+from checklists.policy import approvals
+from checklists.policy import gate as gate_rules
 
-from .api_helpers import client_for, release_url
-from .factories import UserFactory, add_member
+from .helpers.api import client_for, release_url
+from .helpers.factories import UserFactory, add_member
 
 MANUAL = "correctness.idempotency-tested"
 
@@ -63,12 +65,12 @@ def test_expired_approvals_close_the_gate_and_refuse_deploy_until_renewed(team, 
     team.approval_valid_days = 2
     team.save()
     age(approved.signoffs.get(), 3)
-    reasons = workflow.gate_reasons(approved, approved.commit)
+    reasons = gate_rules.gate_status(approved, approved.commit).reasons
     assert any("expired" in r for r in reasons)
     with pytest.raises(TransitionError, match="expired"):
         workflow.deploy(approved, actor=alice)
     workflow.sign_off(approved, actor=bob, decision="approve", comment="still good")  # renewal
-    assert workflow.gate_reasons(approved, approved.commit) == []
+    assert gate_rules.gate_status(approved, approved.commit).reasons == []
     workflow.deploy(approved, actor=alice)
 
 
@@ -76,7 +78,7 @@ def test_fresh_approvals_within_the_limit_count(team, approved):
     team.approval_valid_days = 2
     team.save()
     age(approved.signoffs.get(), 1)
-    assert workflow.gate_reasons(approved, approved.commit) == []
+    assert gate_rules.gate_status(approved, approved.commit).reasons == []
 
 
 def test_api_gate_and_signoffs_show_expiry(team, approved, ci_user):
@@ -106,7 +108,7 @@ def test_page_shows_expiry_and_required_groups(client, team, approved, alice, bo
         reverse("checklists:release_signoff", args=[approved.pk]),
         {"decision": "approve", "comment": "renewed"},
     )
-    assert response.status_code == 302 and workflow.gate_reasons(approved, approved.commit) == []
+    assert response.status_code == 302 and gate_rules.gate_status(approved, approved.commit).reasons == []
 
 
 # --- evidence bound to what it covers ---------------------------------------------------

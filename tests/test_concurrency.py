@@ -14,8 +14,8 @@ from checklists import workflow
 from checklists.errors import WorkflowError
 from checklists.models import AuditEvent, Release, SignOff
 
-from .conftest import ready_for_review
-from .factories import make_release
+from .helpers.factories import make_release
+from .helpers.release_steps import ready_for_review
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -5,7 +5,7 @@ from django.db import IntegrityError, connection, transaction
 
 from checklists.models import AuditEvent, ChecklistItem, Release, SignOff
 
-from .factories import sha
+from .helpers.factories import sha
 
 
 def raw_signoff_insert(release, reviewer_id, author_id):

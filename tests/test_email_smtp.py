@@ -11,10 +11,10 @@ from email.message import Message
 import pytest
 from aiosmtpd.controller import Controller
 
-from checklists import notifications, workflow
+from checklists import tasks, workflow
 from checklists.workflow.preferences import set_email_preferences
 
-from .idp.harness import free_port
+from .helpers.identity_provider import free_port
 
 
 class Inbox:
@@ -49,7 +49,7 @@ def smtp(settings):
 
 
 def test_a_review_request_arrives_at_each_reviewer_through_smtp(smtp, in_review, bob, dave, alice):
-    assert notifications.notify_submitted(in_review.pk) == 2
+    assert tasks.notify_submitted(in_review.pk) == 2
     (message,) = smtp.to(bob.email)
     assert message["From"] == "releasegate@corp.example.com" and message["To"] == bob.email
     assert in_review.title in message["Subject"]
@@ -59,14 +59,14 @@ def test_a_review_request_arrives_at_each_reviewer_through_smtp(smtp, in_review,
 
 def test_a_reviewer_who_turned_review_requests_off_gets_none(smtp, in_review, bob, dave):
     set_email_preferences(actor=dave, events=["approved", "rejected"])
-    assert notifications.notify_submitted(in_review.pk) == 1
+    assert tasks.notify_submitted(in_review.pk) == 1
     assert smtp.to(bob.email) and not smtp.to(dave.email)
 
 
 def test_the_author_chooses_whether_a_decision_emails_them(smtp, in_review, alice, bob):
     set_email_preferences(actor=alice, events=["rejected"])
     signoff = workflow.sign_off(in_review, actor=bob, decision="approve", comment="fine").signoff
-    assert notifications.notify_decision(signoff.pk) == 0 and smtp.messages == []
+    assert tasks.notify_decision(signoff.pk) == 0 and smtp.messages == []
 
 
 def test_a_rollback_emails_the_author_the_approvers_and_the_team_address(smtp, approved, alice, bob, team):
@@ -76,9 +76,9 @@ def test_a_rollback_emails_the_author_the_approvers_and_the_team_address(smtp, a
         changes={"notify_email": "payments-releases@corp.example.com", "notify_events": ["rolled_back"]},
     )
     workflow.deploy(approved, actor=alice)
-    assert notifications.notify_event(approved.pk, "deployed") == 0  # the team did not choose it
+    assert tasks.notify_event(approved.pk, "deployed") == 0  # the team did not choose it
     workflow.rollback(approved, actor=alice, reason="Error rate doubled.")
-    assert notifications.notify_event(approved.pk, "rolled_back") == 3
+    assert tasks.notify_event(approved.pk, "rolled_back") == 3
     for address in (alice.email, bob.email, "payments-releases@corp.example.com"):
         (message,) = smtp.to(address)
         assert "rolled back" in message["Subject"] and "Error rate doubled." in message.get_content()
@@ -88,10 +88,10 @@ def test_a_failed_scan_emails_the_author_unless_they_opted_out(smtp, release, al
     run = workflow.request_scans(release, actor=alice, scanners=["secrets"])[0]
     workflow.claim_scan(run.pk)
     workflow.record_scan_result(run.pk, status="failed", findings=[{"file": "a.py", "line": 1, "rule": "x"}])
-    assert notifications.notify_event(release.pk, "scan_failed") == 1
+    assert tasks.notify_event(release.pk, "scan_failed") == 1
     assert "secrets" in smtp.to(alice.email)[0].get_content()
     set_email_preferences(actor=alice, events=[])
-    assert notifications.notify_event(release.pk, "scan_failed") == 0
+    assert tasks.notify_event(release.pk, "scan_failed") == 0
 
 
 def test_email_choices_are_saved_on_the_profile_page_and_audited(client, alice):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,8 @@ from pathlib import Path
 
 import pytest
 from django.test import Client
+
+from .helpers.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 OWN_PAGE = "Back to the dashboard"
@@ -58,7 +59,7 @@ def test_a_server_error_is_the_projects_500_without_a_traceback(alice, carol, mo
     def broken(*args, **kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr("checklists.metrics.summarize", broken)
+    monkeypatch.setattr("checklists.web.delivery_metrics.summarize", broken)
     client = Client(raise_request_exception=False)
     client.force_login(carol)
     response = client.get("/metrics/")
@@ -112,12 +113,6 @@ def test_the_demo_shows_the_projects_404_on_its_default_hosts(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "404 True False"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def fetch(url: str) -> tuple[int, str]:

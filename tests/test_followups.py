@@ -5,13 +5,14 @@ from datetime import date
 import pytest
 from django.urls import reverse
 
-from checklists import followups, workflow
+from checklists import workflow
 from checklists.errors import BlockedError, InvalidInput, NotAllowed, TransitionError
 from checklists.models import AuditEvent, FollowUp
+from checklists.policy import followups
 
-from .api_helpers import API, assert_error, client_for, release_url
-from .conftest import pass_scans_in_review, ready_for_review, tick_manual_items
-from .factories import make_release
+from .helpers.api import API, assert_error, client_for, release_url
+from .helpers.factories import make_release
+from .helpers.release_steps import pass_scans_in_review, ready_for_review, tick_manual_items
 
 WAIVED = "handoff.oncall-briefed"
 

@@ -9,9 +9,10 @@ from django.utils import timezone
 from checklists import workflow
 from checklists.errors import NotAllowed, TransitionError
 from checklists.models import AuditEvent, FreezeWindow
+from checklists.policy import gate as gate_rules
 
-from .api_helpers import assert_error, client_for, release_url
-from .conftest import ready_for_review
+from .helpers.api import assert_error, client_for, release_url
+from .helpers.release_steps import ready_for_review
 
 
 @pytest.fixture
@@ -31,7 +32,7 @@ def approved_hotfix(hotfix, alice, bob):
 
 
 def test_gate_is_shut_during_a_freeze_and_deploy_refused(frozen, approved, alice):
-    reasons = workflow.gate_reasons(approved, approved.commit)
+    reasons = gate_rules.gate_status(approved, approved.commit).reasons
     assert reasons and "Black Friday" in reasons[0]
     with pytest.raises(TransitionError) as refused:
         workflow.deploy(approved, actor=alice)
@@ -48,7 +49,7 @@ def test_a_past_or_future_window_does_not_block(team, approved):
     FreezeWindow.objects.create(
         team=team, starts_at=now + timedelta(days=1), ends_at=now + timedelta(days=2), reason="y"
     )
-    assert workflow.gate_reasons(approved, approved.commit) == []
+    assert gate_rules.gate_status(approved, approved.commit).reasons == []
 
 
 def test_a_hotfix_passes_only_with_a_reviewers_override_which_is_audited(
@@ -63,7 +64,7 @@ def test_a_hotfix_passes_only_with_a_reviewers_override_which_is_audited(
     workflow.override_freeze(approved_hotfix, actor=bob, reason="Refunds double-charge customers")
     event = AuditEvent.objects.get(verb="freeze.overridden")
     assert event.actor == bob and event.payload["windows"][0]["id"] == frozen.pk
-    assert workflow.gate_reasons(approved_hotfix, approved_hotfix.commit) == []
+    assert gate_rules.gate_status(approved_hotfix, approved_hotfix.commit).reasons == []
     workflow.deploy(approved_hotfix, actor=alice)
 
 

@@ -6,16 +6,18 @@ import pytest
 from django.utils import timezone
 
 from checklists import workflow
-from checklists.gate_read import open_gate
 from checklists.models import FreezeWindow, Membership, Release, ReviewerGroup
+from checklists.policy import gate as gate_rules
+from checklists.policy.gate import open_gate
 
-from .api_helpers import client_for, release_url
-from .factories import make_release, read_range
-from .test_abilities import STATES
+from .helpers.api import client_for, release_url
+from .helpers.factories import make_release
+from .helpers.release_states import STATES
+from .helpers.release_steps import read_range
 
 
 def full_rules_open(release, commit) -> bool:
-    return workflow.gate_reasons(Release.objects.get(pk=release.pk), commit) == []
+    return gate_rules.gate_status(Release.objects.get(pk=release.pk), commit).reasons == []
 
 
 def both_answers(release, user, commit=None):
@@ -31,26 +33,21 @@ def test_the_shortcut_agrees_with_the_full_rules_in_every_state(state, team, ali
 
 
 def approve(team, alice, bob):
-    from .test_abilities import approved
+    from .helpers.release_states import approved
 
     return approved(team, alice, bob)
 
 
-def test_the_shortcut_answers_open_with_the_same_body_as_the_full_rules(team, alice, bob, ci_user, settings):
+def test_the_shortcut_answers_open_with_the_same_body_as_the_full_rules(
+    team, alice, bob, ci_user, settings, monkeypatch
+):
     release = approve(team, alice, bob)
     fast_body = client_for(ci_user).get(release_url(release, f"gate/?commit={release.commit}")).json()
-    # The same request decided by the full rules (the shortcut turned off by a group that anyone fills).
-    from checklists import gate_read
+    # The same request decided by the full rules (the shortcut turned off).
+    from checklists.policy import gate
 
-    original = gate_read.open_gate
-    gate_read_off = lambda *a, **k: None  # noqa: E731
-    import checklists.api.views as views
-
-    views.open_gate = gate_read_off
-    try:
-        full_body = client_for(ci_user).get(release_url(release, f"gate/?commit={release.commit}")).json()
-    finally:
-        views.open_gate = original
+    monkeypatch.setattr(gate, "open_gate", lambda *a, **k: None)
+    full_body = client_for(ci_user).get(release_url(release, f"gate/?commit={release.commit}")).json()
     assert fast_body == full_body
 
 

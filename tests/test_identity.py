@@ -15,12 +15,12 @@ from django.urls import reverse
 
 from checklists import workflow
 from checklists.errors import TransitionError
-from checklists.identity import mapping
 from checklists.identity.backend import CompanyOIDCBackend
 from checklists.models import MANAGERS_GROUP, AuditEvent, ExternalIdentity, Membership
+from checklists.policy import group_roles as mapping
 from checklists.workflow.identity import sign_in_from_provider
 
-from .test_settings import start_django
+from .helpers.processes import start_django
 
 ISSUER = "https://login.example.com"
 CLIENT = "releasegate"

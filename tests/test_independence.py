@@ -12,14 +12,16 @@ import subprocess
 import pytest
 from django.urls import reverse
 
-from checklists import commit_range, tasks, workflow
+from checklists import tasks, workflow
 from checklists.errors import InvalidInput, NotAllowed, SelfReviewError, TransitionError
+from checklists.git import commit_range
 from checklists.models import AuditEvent, CommitRange, Contribution, Release
+from checklists.policy import gate as gate_rules
 
-from .api_helpers import assert_error, client_for, release_url
-from .conftest import pass_scans_in_review, ready_for_review, tick_manual_items
-from .factories import make_release, register
-from .gitrepos import make_repo
+from .helpers.api import assert_error, client_for, release_url
+from .helpers.factories import make_release, register
+from .helpers.git import make_repo
+from .helpers.release_steps import pass_scans_in_review, ready_for_review, tick_manual_items
 
 MANUAL = "correctness.idempotency-tested"
 
@@ -170,7 +172,7 @@ def test_whoever_ticked_a_manual_item_may_not_approve(release, alice, dave, bob)
 
 
 def read_range_of(release):
-    from .factories import read_range
+    from .helpers.release_steps import read_range
 
     return read_range(release)
 
@@ -243,7 +245,7 @@ def test_a_release_cannot_be_moved_to_a_location_that_is_not_registered(in_revie
 
 
 def test_another_teams_repository_is_unknown_here(in_review, bob, alice):
-    from .factories import TeamFactory
+    from .helpers.factories import TeamFactory
 
     elsewhere = register(TeamFactory(slug="ledger", owner=alice), "https://git.example.com/ledger/core.git")
     for value in (elsewhere.location, elsewhere.pk, str(elsewhere.pk)):
@@ -274,7 +276,7 @@ def test_a_reviewer_may_override_an_unread_range_on_a_hotfix_with_a_reason(team,
         AuditEvent.objects.get(release=hotfix, verb="signoff.approve").payload["range_overridden_by"]
         == "dave"
     )
-    assert workflow.gate_reasons(result.release, hotfix.commit) == []
+    assert gate_rules.gate_status(result.release, hotfix.commit).reasons == []
 
 
 def test_a_standard_release_cannot_override_the_range(release, dave):
@@ -337,7 +339,7 @@ def test_an_approval_is_doubted_when_production_moves_past_it(team, alice, bob, 
     newer = commit_as(repo["path"], "alice", message="newer")
     deploy_release(team, alice, dave, repository=repo["url"], commit=newer)
     approved.refresh_from_db()
-    assert workflow.gate_reasons(approved, approved.commit)  # production moved: closed until re-read
+    assert gate_rules.gate_status(approved, approved.commit).reasons  # production moved: closed until re-read
     assert workflow.repoint_releases(approved.repository_id) == [approved.pk]
     assert worker_reads(approved).relation == "behind"
     approved.refresh_from_db()

@@ -1,6 +1,6 @@
 """GitHub App: releasegate as a custom deployment protection rule, and commit statuses.
 
-GitHub is a local server (tests/fake_providers.py) that checks the App's RS256 JWT with the
+GitHub is a local server (tests/helpers/providers.py) that checks the App's RS256 JWT with the
 public key, issues installation tokens and accepts only them; the events are signed with a real
 HMAC. The tests assert what releasegate sent: URL, headers and body.
 """
@@ -16,11 +16,12 @@ import pytest
 
 from checklists import workflow
 from checklists.integrations import github
-from checklists.integrations.models import DeploymentCheck, IntegrationDelivery, SeenRequest
 from checklists.models import AuditEvent, FreezeWindow
+from checklists.models.integrations import DeploymentCheck, IntegrationDelivery, SeenRequest
+from checklists.policy import gate as gate_rules
 
-from .conftest import GITHUB_REPOSITORY, drain, ready_for_review
-from .fake_providers import INSTALLATION_ID
+from .helpers.providers import GITHUB_REPOSITORY, INSTALLATION_ID
+from .helpers.release_steps import drain, ready_for_review
 
 EVENTS = "/integrations/github/events/"
 
@@ -144,7 +145,7 @@ def test_a_release_closed_for_good_is_rejected_with_the_gates_reasons(
     assert answer.json["state"] == "rejected"
     assert "The release is cancelled, not approved." in answer.json["comment"]
     gh_release.refresh_from_db()
-    assert workflow.gate_status(gh_release, gh_release.commit).reasons[0] in answer.json["comment"]
+    assert gate_rules.gate_status(gh_release, gh_release.commit).reasons[0] in answer.json["comment"]
 
 
 def test_a_commit_no_release_ships_is_rejected_now(client, settings, providers, gh_release):

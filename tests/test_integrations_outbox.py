@@ -6,11 +6,13 @@ import logging
 import pytest
 
 from checklists import tasks, workflow
-from checklists.integrations import outbox
-from checklists.integrations.models import GitLabProject, IntegrationDelivery, SlackChannel
+from checklists.effects import outbox
+from checklists.integrations import deliveries
 from checklists.models import AuditEvent
+from checklists.models.integrations import GitLabProject, IntegrationDelivery, SlackChannel
 
-from .conftest import drain, ready_for_review
+from .helpers import broker
+from .helpers.release_steps import drain, ready_for_review
 
 
 @pytest.fixture
@@ -63,15 +65,15 @@ def test_a_rejection_is_a_failed_status_and_cancel_a_canceled_one(
 def test_failures_are_retried_with_backoff_and_then_delivered(providers, gitlab_project, release):
     providers.fail_next = [502, 503]
     [row] = IntegrationDelivery.objects.filter(kind="gitlab_status")
-    first = outbox.deliver(row.pk)
+    first = deliveries.deliver(row.pk)
     assert first.status == "pending" and first.retry_in > 0
     row.refresh_from_db()
     assert (row.attempts, row.response_status, row.error[:8]) == (1, None, "GitLab c")
-    assert outbox.deliver(row.pk).status == "pending"
-    assert outbox.deliver(row.pk).status == "delivered"
+    assert deliveries.deliver(row.pk).status == "pending"
+    assert deliveries.deliver(row.pk).status == "delivered"
     row.refresh_from_db()
     assert (row.status, row.attempts, row.response_status) == ("delivered", 3, 201)
-    assert outbox.deliver(row.pk).status == "delivered"  # a duplicate task sends nothing
+    assert deliveries.deliver(row.pk).status == "delivered"  # a duplicate task sends nothing
     assert len(providers.sent(r"^/api/v4/")) == 3
 
 
@@ -79,7 +81,7 @@ def test_a_refusal_is_final_and_attempts_are_capped(settings, providers, gitlab_
     gitlab_project.token = "wrong"
     gitlab_project.save()
     [row] = IntegrationDelivery.objects.filter(kind="gitlab_status")
-    assert outbox.deliver(row.pk).status == "failed"
+    assert deliveries.deliver(row.pk).status == "failed"
     row.refresh_from_db()
     assert row.response_status is None and "HTTP 401" in row.error
     settings.RELEASEGATE_WEBHOOK_MAX_ATTEMPTS = 2
@@ -88,15 +90,14 @@ def test_a_refusal_is_final_and_attempts_are_capped(settings, providers, gitlab_
     row = IntegrationDelivery.objects.filter(kind="gitlab_status", status="pending").get()
     gitlab_project.token = providers.gitlab_token
     gitlab_project.save()
-    assert outbox.deliver(row.pk).status == "pending"
-    assert outbox.deliver(row.pk).status == "failed"
+    assert deliveries.deliver(row.pk).status == "pending"
+    assert deliveries.deliver(row.pk).status == "failed"
 
 
 def test_deliveries_are_enqueued_only_when_the_change_commits(
     monkeypatch, providers, gitlab_project, release, alice, django_capture_on_commit_callbacks
 ):
-    sent = []
-    monkeypatch.setattr(tasks.deliver_integration, "delay", lambda pk: sent.append(pk))
+    sent = broker.record_ids(monkeypatch, outbox.DELIVER_INTEGRATION)
     with django_capture_on_commit_callbacks(execute=True):
         workflow.update_release(release, actor=alice, data={"title": "one"})
     assert sent == [IntegrationDelivery.objects.filter(kind="gitlab_status").latest("id").pk]
@@ -111,8 +112,7 @@ def test_deliveries_are_enqueued_only_when_the_change_commits(
 
 
 def test_a_lost_task_is_sent_again_by_the_sweep(monkeypatch, settings, providers, gitlab_project, release):
-    sent = []
-    monkeypatch.setattr(tasks.deliver_integration, "delay", lambda pk: sent.append(pk))
+    sent = broker.record_ids(monkeypatch, outbox.DELIVER_INTEGRATION)
     settings.RELEASEGATE_SCAN_RESEND_SECONDS = 0
     [row] = IntegrationDelivery.objects.filter(kind="gitlab_status")
     assert row.pk in tasks.sweep_integrations()["resent"] and sent == [row.pk]
@@ -154,16 +154,16 @@ def test_an_unexpected_error_is_recorded_and_retried_not_left_claimed(
     def broken(row):
         raise KeyError("surprise")
 
-    monkeypatch.setitem(outbox.SENDERS, "gitlab_status", broken)
+    monkeypatch.setitem(deliveries.SENDERS, "gitlab_status", broken)
     [row] = IntegrationDelivery.objects.filter(kind="gitlab_status")
-    outcome = outbox.deliver(row.pk)
+    outcome = deliveries.deliver(row.pk)
     row.refresh_from_db()
     assert (outcome.status, row.status, row.claimed_at) == ("pending", "pending", None)
     assert row.error == "Unexpected error; the worker log has details."
 
 
 def test_admin_keeps_stored_secrets_when_left_blank_and_checks_the_webhook_host(settings, providers, team):
-    from checklists.integrations.admin import SlackChannelForm
+    from checklists.admin.integrations import SlackChannelForm
 
     form = SlackChannelForm(
         data={"team": team.pk, "webhook_url": "https://evil.example.net/services/x", "active": True}

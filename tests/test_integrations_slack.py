@@ -1,7 +1,7 @@
 """Slack: the release message with Approve / Reject, presses acting through the same workflow,
 signed requests only (v0 HMAC, five-minute window, no replays), and linked accounts.
 
-Slack is a local server (tests/fake_providers.py): its Web API checks the bot token, its hooks
+Slack is a local server (tests/helpers/providers.py): its Web API checks the bot token, its hooks
 host takes the response_url replies. The tests assert what releasegate sent there.
 """
 
@@ -18,16 +18,16 @@ from django.core.management import CommandError, call_command
 from checklists import workflow
 from checklists.errors import TransitionError
 from checklists.integrations import slack
-from checklists.integrations.models import (
+from checklists.models import AuditEvent, SignOff
+from checklists.models.integrations import (
     IntegrationDelivery,
     SeenRequest,
     SlackAccount,
     SlackChannel,
     SlackMessage,
 )
-from checklists.models import AuditEvent, SignOff
 
-from .conftest import drain, ready_for_review
+from .helpers.release_steps import drain, ready_for_review
 
 ACTIONS = "/integrations/slack/actions/"
 WORKSPACE = "T0ACME"
@@ -375,7 +375,7 @@ def test_a_press_in_slack_answers_as_the_abilities_do(
 ):
     """Slack is one more path to the same rule: its outcome is abilities_for's answer, and it
     changes the release exactly when that answer allows it."""
-    from checklists import abilities
+    from checklists.policy import abilities
 
     user = request.getfixturevalue(person)
     workflow.link_slack_account(user, actor=None, slack_user_id=SLACK_IDS[person])

@@ -21,7 +21,7 @@ from checklists import workflow
 from checklists.errors import WorkflowError
 from checklists.models import AuditEvent, Release
 
-from .factories import make_release, release_data
+from .helpers.factories import make_release, release_data
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from tests.api_helpers import API, client_for, release_url
+from tests.helpers.api import API, client_for, release_url
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCESS = "releasegate.access"
@@ -61,7 +61,7 @@ def test_refusals_anonymous_requests_and_errors_get_their_line_too(
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("checklists.metrics.summarize", broken)
+    monkeypatch.setattr("checklists.web.delivery_metrics.summarize", broken)
     assert signed_in(carol).get("/metrics/").status_code == 500
     seen = [(r.method, r.path, r.status, r.user_id) for r in access()]
     assert seen == [

@@ -16,7 +16,7 @@ from rest_framework.authtoken.models import Token
 
 from checklists import workflow
 
-from .conftest import ready_for_review
+from .helpers.release_steps import ready_for_review
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "ci.md"
 pytestmark = [

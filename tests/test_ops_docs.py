@@ -9,7 +9,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 # Files that read environment variables; settings.py through env_str/env_bool/env_list.
-SOURCES = ["releasegate/settings.py", "gunicorn.conf.py", "checklists/repo.py"]
+SOURCES = ["releasegate/settings.py", "gunicorn.conf.py", "checklists/git/repo.py"]
 ENV_READ = re.compile(
     r"""(?:env_str|env_bool|env_list|environ\.get|environ\[|getenv)\(?\s*["']([A-Z][A-Z0-9_]+)["']"""
 )
@@ -46,7 +46,7 @@ def test_operations_documents_cover_their_subjects(name, must_mention):
 
 
 def test_self_check_answers_every_seed_item_with_evidence_that_exists():
-    items = yaml.safe_load((ROOT / "checklists/templates_data/pre_release.yaml").read_text())["items"]
+    items = yaml.safe_load((ROOT / "checklists/checklist_format/pre_release.yaml").read_text())["items"]
     text = (DOCS / "self-check.md").read_text()
     assert len(items) == 19
     for item in items:
@@ -57,7 +57,7 @@ def test_self_check_answers_every_seed_item_with_evidence_that_exists():
 
 
 def test_runbook_explains_every_metric_that_metrics_exposes(db):
-    from checklists.health import render_metrics
+    from checklists.views.monitoring import render_metrics
 
     names = set(re.findall(r"^# TYPE (\w+) ", render_metrics(), re.MULTILINE))
     runbook = (DOCS / "runbook.md").read_text()

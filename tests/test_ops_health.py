@@ -9,11 +9,12 @@ from django.db import OperationalError, connection
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from checklists import health, workflow
+from checklists import workflow
 from checklists.models import ScanRun
+from checklists.views import monitoring as health
 from releasegate.celery import app as celery_app
 
-from .factories import UserFactory, make_release
+from .helpers.factories import UserFactory, make_release
 
 
 def test_healthz_is_anonymous_and_minimal_when_all_is_well(client, db):

@@ -8,23 +8,22 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.urls import reverse
 
-from checklists import notifications, workflow
+from checklists import tasks, workflow
+from checklists.effects import outbox
 from checklists.models import EmailFailure, Release
 
-from .conftest import tick_manual_items
+from .helpers import broker
+from .helpers.release_steps import tick_manual_items
 
 
 @pytest.fixture
 def enqueued(monkeypatch):
     """What the workflow hands to the broker (the one edge replaced here)."""
-    calls = []
-    for task in (notifications.notify_submitted, notifications.notify_decision):
-        monkeypatch.setattr(task, "delay", lambda *args, _name=task.name: calls.append((_name, args)))
-    return calls
+    return broker.record_sent(monkeypatch, outbox.NOTIFY_SUBMITTED, outbox.NOTIFY_DECISION)
 
 
 def test_submit_emails_each_reviewer_but_not_the_author(in_review, alice, bob, dave, mailoutbox):
-    sent = notifications.notify_submitted(in_review.pk)
+    sent = tasks.notify_submitted(in_review.pk)
     assert sent == 2
     assert sorted(m.to[0] for m in mailoutbox) == [bob.email, dave.email]
     assert all(len(m.to) == 1 for m in mailoutbox)  # reviewers do not see each other's address
@@ -37,12 +36,12 @@ def test_submit_emails_each_reviewer_but_not_the_author(in_review, alice, bob, d
 def test_a_reviewer_without_an_email_address_is_skipped(in_review, dave, mailoutbox):
     dave.email = ""
     dave.save()
-    assert notifications.notify_submitted(in_review.pk) == 1
+    assert tasks.notify_submitted(in_review.pk) == 1
 
 
 def test_approval_emails_the_author(approved, alice, bob, mailoutbox):
     signoff = approved.signoffs.get(reviewer=bob)
-    assert notifications.notify_decision(signoff.pk) == 1
+    assert tasks.notify_decision(signoff.pk) == 1
     (message,) = mailoutbox
     assert message.to == [alice.email]
     assert "approved" in message.subject
@@ -51,7 +50,7 @@ def test_approval_emails_the_author(approved, alice, bob, mailoutbox):
 
 def test_rejection_emails_the_author_with_the_comment(in_review, alice, bob, mailoutbox):
     result = workflow.sign_off(in_review, actor=bob, decision="reject", comment="Rollback plan is vague.")
-    notifications.notify_decision(result.signoff.pk)
+    tasks.notify_decision(result.signoff.pk)
     (message,) = mailoutbox
     assert message.to == [alice.email]
     assert "rejected" in message.subject
@@ -59,8 +58,8 @@ def test_rejection_emails_the_author_with_the_comment(in_review, alice, bob, mai
 
 
 def test_tasks_are_quiet_when_the_rows_are_gone(db, mailoutbox):
-    assert notifications.notify_submitted(999_999) == 0
-    assert notifications.notify_decision(999_999) == 0
+    assert tasks.notify_submitted(999_999) == 0
+    assert tasks.notify_decision(999_999) == 0
     assert mailoutbox == []
 
 
@@ -105,10 +104,7 @@ def test_only_the_deciding_sign_offs_email_the_author(
 def test_a_broker_that_is_down_costs_the_email_not_the_submit(
     release, alice, monkeypatch, django_capture_on_commit_callbacks, caplog
 ):
-    def broker_down(*args):
-        raise OSError("connection refused")
-
-    monkeypatch.setattr(notifications.notify_submitted, "delay", broker_down)
+    broker.refuse(monkeypatch, outbox.NOTIFY_SUBMITTED, OSError("connection refused"))
     tick_manual_items(release, alice)
     with django_capture_on_commit_callbacks(execute=True):
         workflow.submit(release, actor=alice)
@@ -133,7 +129,7 @@ def test_a_title_stored_with_a_line_break_still_reaches_the_reviewers_on_one_lin
 ):
     # Written before titles were checked (or by anything that skips the workflow).
     Release.objects.filter(pk=in_review.pk).update(title="Checkout\r\nBcc: attacker@evil.example")
-    assert notifications.notify_submitted(in_review.pk) == 2
+    assert tasks.notify_submitted(in_review.pk) == 2
     for message in mailoutbox:
         assert "\n" not in message.subject and "\r" not in message.subject
         assert "Checkout Bcc: attacker@evil.example" in message.subject
@@ -145,21 +141,21 @@ def test_a_message_that_cannot_be_sent_is_logged_as_an_error_and_kept_for_staff(
     in_review, bob, dave, mailoutbox, caplog
 ):
     User.objects.filter(pk=bob.pk).update(email="bob@example.com\nBcc: attacker@evil.example")
-    sent = notifications.notify_submitted(in_review.pk)
+    sent = tasks.notify_submitted(in_review.pk)
     assert sent == 1 and [m.to for m in mailoutbox] == [[dave.email]]  # dave still hears of it
     (failure,) = EmailFailure.objects.all()
     assert failure.kind == "notify_submitted" and failure.release_id == in_review.pk
     assert failure.recipients == ["bob@example.com\nBcc: attacker@evil.example"]
     assert "Review requested" in failure.subject and failure.error
     errors = [
-        r for r in caplog.records if r.levelno == logging.ERROR and r.name == "checklists.notifications"
+        r for r in caplog.records if r.levelno == logging.ERROR and r.name == "checklists.effects.emails"
     ]
     assert len(errors) == 1 and f"release {in_review.pk}" in errors[0].getMessage()
 
 
 def test_staff_see_failed_emails_in_the_admin_and_in_the_metrics(in_review, bob, client, alice):
     User.objects.filter(pk=bob.pk).update(email="bob@example.com\r\n")
-    notifications.notify_submitted(in_review.pk)
+    tasks.notify_submitted(in_review.pk)
     alice.is_staff = alice.is_superuser = True
     alice.save()
     client.force_login(alice)
@@ -184,7 +180,7 @@ def mail_server_down(monkeypatch):
 def test_a_mail_server_that_is_down_is_retried_then_recorded_once_with_its_error(
     in_review, bob, dave, mail_server_down, caplog
 ):
-    task = notifications.notify_submitted
+    task = tasks.notify_submitted
     # Run eagerly, Celery makes each retry at once instead of after its backoff.
     result = task.apply(args=(in_review.pk,))
     assert result.successful() and result.result == 0
@@ -196,7 +192,7 @@ def test_a_mail_server_that_is_down_is_retried_then_recorded_once_with_its_error
     assert f"gave up after {task.max_retries + 1} attempts" in failure.error
     assert "SMTPServerDisconnected" in failure.error
     errors = [
-        r for r in caplog.records if r.levelno == logging.ERROR and r.name == "checklists.notifications"
+        r for r in caplog.records if r.levelno == logging.ERROR and r.name == "checklists.effects.emails"
     ]
     assert len(errors) == 1
 
@@ -204,10 +200,7 @@ def test_a_mail_server_that_is_down_is_retried_then_recorded_once_with_its_error
 def test_an_email_the_broker_could_not_take_is_recorded(
     release, alice, monkeypatch, django_capture_on_commit_callbacks
 ):
-    def broker_down(*args):
-        raise OSError("connection refused")
-
-    monkeypatch.setattr(notifications.notify_submitted, "delay", broker_down)
+    broker.refuse(monkeypatch, outbox.NOTIFY_SUBMITTED, OSError("connection refused"))
     tick_manual_items(release, alice)
     with django_capture_on_commit_callbacks(execute=True):
         workflow.submit(release, actor=alice)
@@ -224,7 +217,7 @@ def test_a_server_that_drops_mid_way_is_recorded_only_for_the_reviewers_it_never
         return len(messages)
 
     monkeypatch.setattr("django.core.mail.backends.locmem.EmailBackend.send_messages", first_then_gone)
-    task = notifications.notify_submitted
+    task = tasks.notify_submitted
     assert task.apply(args=(in_review.pk,), retries=task.max_retries).result == 1  # bob's went out
     (failure,) = EmailFailure.objects.all()
     assert failure.recipients == [dave.email]

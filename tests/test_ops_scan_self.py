@@ -1,30 +1,20 @@
 """manage.py scan_self runs the four repository scanners on a repository's HEAD."""
 
-import subprocess
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from .helpers.git import commit_files, git
+
 CLEAN_SETTINGS = 'import os\nDEBUG = os.environ.get("DEBUG") == "1"\nSECRET_KEY = os.environ["SECRET_KEY"]\n'
-
-
-def git(path, *args):
-    return subprocess.run(["git", "-C", str(path), *args], check=True, capture_output=True, text=True).stdout
 
 
 def commit_tree(path, files: dict[str, str]) -> str:
     if not (path / ".git").exists():
         git(path, "init", "--quiet", "-b", "main")
-        git(path, "config", "user.email", "ops@example.com")
-        git(path, "config", "user.name", "ops")
-    for name, text in files.items():
-        (path / name).parent.mkdir(parents=True, exist_ok=True)
-        (path / name).write_text(text)
-    git(path, "add", "-A")
-    git(path, "commit", "--quiet", "-m", "change")
-    return git(path, "rev-parse", "HEAD").strip()
+    return commit_files(path, files, message="change")
 
 
 def scan_self(path, **options) -> str:

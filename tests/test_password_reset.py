@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from checklists.accounts import LOCAL_EMAIL_BACKENDS
+from checklists.identity.accounts import LOCAL_EMAIL_BACKENDS
 
 ROOT = Path(__file__).resolve().parent.parent
 SMTP = "django.core.mail.backends.smtp.EmailBackend"

@@ -8,9 +8,9 @@ from django.utils import timezone
 
 from checklists.errors import NotFound
 from checklists.models import FreezeWindow, Release, ReviewerGroup
-from checklists.permissions import get_release_for_user
+from checklists.policy.permissions import get_release_for_user
 
-from .factories import make_release
+from .helpers.factories import make_release
 
 FACTS = [
     "fact_production_id", "fact_production_commit", "fact_has_groups", "fact_freeze_now", "fact_counting",

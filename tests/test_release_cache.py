@@ -9,9 +9,9 @@ from django.utils import timezone
 from checklists import workflow
 from checklists.models import FreezeWindow, Membership, ReviewerGroup
 
-from .api_helpers import client_for, release_url
-from .conftest import ready_for_review
-from .factories import make_release
+from .helpers.api import client_for, release_url
+from .helpers.factories import make_release
+from .helpers.release_steps import ready_for_review
 
 
 @pytest.fixture(autouse=True)

@@ -5,9 +5,9 @@ import subprocess
 
 import pytest
 
-from checklists import repo
+from checklists.git import repo
 
-from .gitrepos import Symlink, commit_files, git, make_repo
+from .helpers.git import Symlink, commit_files, git, make_repo
 
 
 @pytest.fixture
@@ -178,8 +178,19 @@ def test_many_files_stream_through_one_cat_file_without_deadlock(tmp_path, mirro
     assert seen["d3/f13.txt"] == b"line 13\n" * 200
 
 
-def test_stopping_early_does_not_leave_git_running(tmp_path, mirrors):
+def test_stopping_early_does_not_leave_git_running(tmp_path, mirrors, monkeypatch):
     url, sha = make_repo(tmp_path / "r", {f"f{i}.txt": "x" * 5000 for i in range(50)})
-    reader = repo.snapshot(url, sha, base=mirrors).read()
+    snap = repo.snapshot(url, sha, base=mirrors)
+    started, popen = [], subprocess.Popen
+
+    def recording(*args, **kwargs):
+        started.append(popen(*args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(subprocess, "Popen", recording)
+    reader = snap.read()
     next(reader)
+    (cat_file,) = started
+    assert cat_file.poll() is None  # still streaming: more than a pipe's worth is left to read
     reader.close()  # the generator's finally kills and reaps cat-file
+    assert cat_file.returncode is not None

@@ -16,12 +16,13 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
-from checklists import locations, repo, workflow
+from checklists import workflow
 from checklists.errors import InvalidInput, NotAllowed
+from checklists.git import locations, repo
 from checklists.models import AuditEvent, Repository
 
-from .api_helpers import API, assert_error, client_for
-from .factories import TeamFactory, UserFactory, add_member
+from .helpers.api import API, assert_error, client_for
+from .helpers.factories import TeamFactory, UserFactory, add_member
 
 KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----"
 
@@ -346,7 +347,7 @@ def test_another_team_never_reads_this_teams_repository(team, alice):
 
 def test_a_mirror_filled_with_one_registrations_credentials_never_answers_another(tmp_path, settings):
     """Two teams register the same location, one with a token: they never share a mirror."""
-    from .gitrepos import make_repo
+    from .helpers.git import make_repo
 
     url, sha = make_repo(tmp_path / "private", {"secret.txt": "internal\n"})
     with_token = repo.GitSource(url, username="ci", token="t0k")  # releasegate: allow (test data)
@@ -365,7 +366,8 @@ def test_a_repository_that_never_answers_costs_a_worker_a_timeout_and_the_web_no
     import threading
     import time
 
-    from checklists import netguard, tasks
+    from checklists.git import netguard
+    from checklists.worker import ranges
 
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
@@ -388,7 +390,7 @@ def test_a_repository_that_never_answers_costs_a_worker_a_timeout_and_the_web_no
     assert time.monotonic() - started < 2  # the page never waits for the repository
     release.refresh_from_db()
     started = time.monotonic()
-    rng = tasks.read_range_now(release.commit_range_id)
+    rng = ranges.read_now(release.commit_range_id)
     assert rng.status == "unreadable" and "longer than" in rng.error
     assert time.monotonic() - started < 30
     listener.close()

@@ -4,13 +4,13 @@ import json
 
 import pytest
 
-from checklists import repo
+from checklists.git import repo
 from checklists.models import DEFAULT_PRODUCTION_CONFIG_GLOBS
 from checklists.scans import debug_off, env_credentials, mock_flag
 from checklists.scans.base import ScanTarget, expand_braces, glob_match
 from checklists.scans.configfiles import parse_python
 
-from .gitrepos import Symlink, make_repo
+from .helpers.git import Symlink, make_repo
 
 
 def target(tmp_path, files, globs=DEFAULT_PRODUCTION_CONFIG_GLOBS):

@@ -4,11 +4,11 @@ import json
 
 import pytest
 
-from checklists import repo
+from checklists.git import repo
 from checklists.scans import secrets
 from checklists.scans.base import ScanTarget
 
-from .gitrepos import Symlink, make_repo, planted_secrets, private_key_block
+from .helpers.git import Symlink, make_repo, planted_secrets, private_key_block
 
 
 def scan(tmp_path, files, **target):
@@ -151,7 +151,7 @@ def test_detect_secrets_second_opinion_adds_its_findings(tmp_path):
 
 
 def _resnap(tmp_path):
-    from .gitrepos import git
+    from .helpers.git import git
 
     sha = git(tmp_path / "r", "rev-parse", "HEAD").strip()
     return repo.snapshot(str(tmp_path / "r"), sha, base=tmp_path / "mirrors")

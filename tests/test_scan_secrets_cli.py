@@ -5,8 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .gitrepos import make_repo
-from .secret_corpus import ALNUM, Gen
+from .helpers.git import make_repo
+from .helpers.secret_corpus import ALNUM, Gen
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,6 +1,6 @@
 """The secrets scanner on its labelled corpus: recall per rule and per syntax, false alarms.
 
-The corpus (tests/secret_corpus.py) is generated from documented formats with a fixed seed.
+The corpus (tests/helpers/secret_corpus.py) is generated from documented formats with a fixed seed.
 """
 
 from collections import defaultdict
@@ -9,7 +9,7 @@ import pytest
 
 from checklists.scans.secretscan import engine, rules
 
-from .secret_corpus import CONTEXTUAL, FORMATS, corpus
+from .helpers.secret_corpus import CONTEXTUAL, FORMATS, corpus
 
 
 @pytest.fixture(scope="module")

@@ -4,16 +4,17 @@ import json
 
 import pytest
 
-from checklists import repo, tasks, workflow
+from checklists import tasks, workflow
+from checklists.git import repo
 from checklists.models import ScanRun, SecretBlobFindings
 from checklists.scans import secrets
 from checklists.scans.base import ScanTarget
 from checklists.scans.secretscan import rules as rules_mod
 from checklists.scans.secretscan.cache import MemoryBlobCache
-from checklists.secret_cache import DatabaseBlobCache
+from checklists.worker.secret_cache import DatabaseBlobCache
 
-from .factories import make_release
-from .gitrepos import commit_files, make_repo, planted_secrets
+from .helpers.factories import make_release
+from .helpers.git import commit_files, make_repo, planted_secrets
 
 
 def tree(n: int, planted: dict) -> dict:

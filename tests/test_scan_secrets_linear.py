@@ -12,7 +12,7 @@ import pytest
 from checklists.scans.secretscan import engine, rules
 from checklists.scans.secretscan.rules import RuleSet
 
-from .secret_corpus import CONTEXTUAL, FORMATS, Gen
+from .helpers.secret_corpus import CONTEXTUAL, FORMATS, Gen
 
 MB = 1024 * 1024
 LIMIT_SECONDS = 1.0

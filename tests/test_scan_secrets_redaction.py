@@ -13,10 +13,10 @@ from django.apps import apps
 from checklists import tasks, workflow
 from checklists.scans.secretscan import engine, rules
 
-from .api_helpers import client_for, release_url
-from .factories import make_release
-from .gitrepos import make_repo
-from .secret_corpus import ALNUM, Gen
+from .helpers.api import client_for, release_url
+from .helpers.factories import make_release
+from .helpers.git import make_repo
+from .helpers.secret_corpus import ALNUM, Gen
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """The tests scanner: an uploaded JUnit report for the release commit decides the item."""
 
-from checklists.scans import tests as tests_scanner
+from checklists.scans import tests_pass as tests_scanner
 from checklists.scans.base import ScanTarget
 
 SHA = "a" * 40

@@ -7,11 +7,11 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, connections, transaction
 
-from checklists import audit, workflow
-from checklists.models import AuditEvent
+from checklists import workflow
+from checklists.models import AuditEvent, audit
 
-from .conftest import tick_manual_items
-from .factories import make_release
+from .helpers.factories import make_release
+from .helpers.release_steps import tick_manual_items
 
 on_postgres = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="the append-only trigger and advisory lock are PostgreSQL's"

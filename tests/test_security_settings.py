@@ -12,7 +12,7 @@ from django.conf import settings
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
-from .factories import UserFactory
+from .helpers.factories import UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery staple"  # the factories' test password, not a secret

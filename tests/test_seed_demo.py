@@ -5,7 +5,7 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
 from checklists.models import AuditEvent, Membership, Release, Team
-from checklists.permissions import is_manager
+from checklists.policy.permissions import is_manager
 
 pytestmark = pytest.mark.django_db
 
@@ -84,7 +84,7 @@ def test_seed_demo_is_refused_in_production(settings):
 def test_seed_demo_on_a_new_database_reuses_the_demo_repository_left_in_var(demo_mode, settings):
     """The repository of an earlier demo ends on the planted-problems commit; a new seed starts clean."""
     from checklists.models import Repository
-    from tests.factories import ensure_default_template
+    from tests.helpers.factories import ensure_default_template
 
     ensure_default_template()  # an earlier transactional test may have flushed the data migration's rows
     call_command("seed_demo", password="demo-password-1")  # releasegate: allow - a test password

@@ -9,23 +9,10 @@ import pytest
 
 from releasegate.settings import production_problems
 
+from .helpers.processes import start_django
+
 ROOT = Path(__file__).resolve().parent.parent
 SAFE = {"RELEASEGATE_ENV": "production", "SECRET_KEY": "x" * 60, "ALLOWED_HOSTS": "releasegate.example.com"}
-
-
-def start_django(**env) -> subprocess.CompletedProcess:
-    """Load the settings in a fresh process, as gunicorn or manage.py would."""
-    unset = {"SECRET_KEY", "DEBUG", "RELEASEGATE_DEMO", "RELEASEGATE_ALLOW_LOCAL_REPOSITORIES", "CACHE_URL"}
-    clean = {k: v for k, v in os.environ.items() if k not in unset}
-    clean.update(env)
-    return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); print('started')"],
-        cwd=ROOT,
-        env={**clean, "DJANGO_SETTINGS_MODULE": "releasegate.settings"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 @pytest.mark.parametrize(

@@ -14,11 +14,11 @@ from django.test import Client
 from django.urls import reverse
 
 from checklists import workflow
+from checklists.checklist_format.files import SEED_CHECKLIST, ChecklistFileError, parse_checklist
 from checklists.errors import InvalidInput
 from checklists.models import AuditEvent, ChecklistTemplate, Release, Team
-from checklists.template_files import SEED_TEMPLATE, TemplateFileError, parse_template
-from tests.api_helpers import API, assert_error, client_for, release_url
-from tests.factories import release_data
+from tests.helpers.api import API, assert_error, client_for, release_url
+from tests.helpers.factories import release_data
 
 # CR/LF, a folded header, LF, CR, tab, vertical tab, form feed, ESC, DEL, NEL (C1), CSI (C1),
 # the Unicode line and paragraph separators.
@@ -169,11 +169,11 @@ def test_the_admin_refuses_a_template_name_with_a_line_break(staff, team):
 
 
 def test_a_template_file_with_a_multi_line_item_title_is_refused():
-    text = SEED_TEMPLATE.read_text().replace(
+    text = SEED_CHECKLIST.read_text().replace(
         "title: All tests pass (unit + integration)", 'title: "All tests\\npass"'
     )
-    with pytest.raises(TemplateFileError, match="one line"):
-        parse_template(text)
+    with pytest.raises(ChecklistFileError, match="one line"):
+        parse_checklist(text)
 
 
 def test_the_workflow_itself_refuses_it_whatever_the_caller(team, alice):

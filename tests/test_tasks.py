@@ -8,11 +8,14 @@ import pytest
 from django.utils import timezone
 
 from checklists import tasks, workflow
+from checklists.effects import outbox
 from checklists.models import AuditEvent, ChecklistItem, ScanRun, TestReport
 from checklists.scans.demo import make_demo_repository
+from checklists.worker import scans as worker_scans
 
-from .api_helpers import client_for, release_url
-from .factories import make_release
+from .helpers import broker
+from .helpers.api import client_for, release_url
+from .helpers.factories import make_release
 
 REPO_SCANS = ["secrets", "mock_flag", "env_credentials", "debug_off"]
 State = ChecklistItem.State
@@ -26,9 +29,7 @@ def data_dir(settings, tmp_path):
 @pytest.fixture
 def sent(monkeypatch):
     """What the sweep hands to the broker (the broker itself is not under test here)."""
-    ids = []
-    monkeypatch.setattr(tasks.run_scan, "delay", lambda run_id: ids.append(run_id))
-    return ids
+    return broker.record_ids(monkeypatch, outbox.RUN_SCAN)
 
 
 def release_on(team, alice, tmp_path, *, problems):
@@ -219,7 +220,7 @@ def test_a_claimed_run_over_the_attempts_cap_ends_in_error(team, alice, settings
 def test_run_scan_now_runs_synchronously_for_demo_data(team, alice, tmp_path):
     release = release_on(team, alice, tmp_path, problems=True)
     [run] = workflow.request_scans(release, actor=alice, scanners=["mock_flag"])
-    assert tasks.run_scan_now(run.pk).status == "failed"
+    assert worker_scans.run_now(run.pk).status == "failed"
 
 
 def test_scan_requested_while_the_broker_is_down_is_kept_and_sent_later(
@@ -227,18 +228,14 @@ def test_scan_requested_while_the_broker_is_down_is_kept_and_sent_later(
 ):
     from kombu.exceptions import OperationalError
 
-    def broker_down(run_id):
-        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
-
     release = make_release(team, alice)
-    monkeypatch.setattr(tasks.run_scan, "delay", broker_down)
+    broker.refuse(monkeypatch, outbox.RUN_SCAN, OperationalError("Error 111 connecting to 127.0.0.1:6379."))
     with django_capture_on_commit_callbacks(execute=True):
         [run] = workflow.request_scans(release, actor=alice, scanners=["secrets"])
     run.refresh_from_db()
     assert run.status == "queued"
 
-    sent = []
-    monkeypatch.setattr(tasks.run_scan, "delay", lambda run_id: sent.append(run_id))
+    sent = broker.record_ids(monkeypatch, outbox.RUN_SCAN)
     ScanRun.objects.filter(pk=run.pk).update(queued_at=timezone.now() - timedelta(hours=1))
     assert tasks.sweep_scans()["resent"] == [run.pk]
     assert sent == [run.pk]

@@ -9,12 +9,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from checklists import workflow
+from checklists.checklist_format.files import parse_checklist
 from checklists.errors import InvalidInput, NotAllowed, TransitionError
 from checklists.models import AuditEvent, ChecklistTemplate
-from checklists.template_files import parse_template
 from checklists.workflow import checklist_versions
 
-from .factories import TeamFactory, make_release
+from .helpers.factories import TeamFactory, make_release
 
 NEW_ITEM = {
     "key": "security.pen-test",
@@ -30,7 +30,7 @@ NEW_ITEM = {
 def test_a_draft_copies_the_shared_default_under_the_teams_own_name(team, bob):
     default = ChecklistTemplate.default()
     draft = workflow.start_draft(team, actor=bob)
-    assert draft.is_draft and draft.team == team and draft.based_on == default
+    assert draft.status == "draft" and draft.team == team and draft.based_on == default
     assert draft.slug == "payments-checklist" and draft.slug != default.slug
     assert [i.key for i in draft.items.order_by("order")] == [i.key for i in default.items.order_by("order")]
     assert workflow.start_draft(team, actor=bob) == draft  # one draft per team
@@ -43,7 +43,7 @@ def test_publishing_changes_new_releases_only(team, alice, bob):
     workflow.remove_draft_item(team, actor=bob, key="handoff.known-limitations")
     published = workflow.publish_draft(team, actor=bob)
     team.refresh_from_db()
-    assert team.template == published and not published.is_draft and published.published_by == bob
+    assert team.template == published and published.status == "published" and published.published_by == bob
     after = make_release(team, alice)
     assert after.items.filter(key="security.pen-test").exists()
     assert not before.items.filter(key="security.pen-test").exists()
@@ -89,7 +89,7 @@ def test_each_edit_is_audited_with_before_and_after_and_the_diff_follows(team, b
     assert changed.payload["after"]["waivable"] is True
     assert moved.payload["after"]["position"] == moved.payload["before"]["position"] - 1
     draft = checklist_versions.draft_of(team)
-    from checklists.checklist_diff import diff_items
+    from checklists.checklist_format.diff import diff_items
 
     diff = diff_items(ChecklistTemplate.default().items.all(), draft.items.order_by("order"))
     assert [c["change"] for c in diff] == ["added"]  # an insertion moves nothing else
@@ -148,7 +148,7 @@ def test_yaml_export_and_import_round_trip_through_the_draft(client, team, bob):
         -1
     ] == "security.pen-test" and draft.name == "Payments checklist"
     again = client.get(reverse("checklists:team_checklist_export", args=[team.slug]) + "?version=draft")
-    assert len(parse_template(again.content.decode()).items) == 4
+    assert len(parse_checklist(again.content.decode()).items) == 4
     broken = SimpleUploadedFile("c.yaml", b"items: [", content_type="application/yaml")
     answer = client.post(reverse("checklists:team_checklist_import", args=[team.slug]), {"file": broken})
     assert answer.status_code == 400 and draft.items.count() == 4
@@ -186,7 +186,7 @@ def test_the_checklist_page_shows_the_diff_and_publishes(client, team, bob, alic
 
 
 def test_the_api_lists_published_versions_only(team, bob, alice):
-    from .api_helpers import client_for
+    from .helpers.api import client_for
 
     draft = workflow.start_draft(team, actor=bob)
     listed = client_for(alice).get("/api/v1/templates/").json()

@@ -9,11 +9,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from checklists import team_policy, workflow
+from checklists import workflow
 from checklists.errors import InvalidInput, NotAllowed, NotFound, TransitionError
 from checklists.models import AuditEvent, FreezeWindow, Membership, ReviewerGroup, Team, Webhook
+from checklists.policy import teams as team_policy
 
-from .factories import UserFactory, add_member
+from .helpers.factories import UserFactory, add_member
 
 
 def team_events(verb_prefix="team."):

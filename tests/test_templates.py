@@ -3,10 +3,10 @@
 import pytest
 from django.core.management import CommandError, call_command
 
+from checklists.checklist_format.files import SEED_CHECKLIST, ChecklistFileError, parse_checklist
 from checklists.models import ChecklistTemplate, Team
-from checklists.template_files import SEED_TEMPLATE, TemplateFileError, parse_template
 
-from .factories import make_release
+from .helpers.factories import make_release
 
 NEVER_WAIVABLE = {
     "deployment.second-pair-of-eyes",
@@ -39,8 +39,8 @@ def test_the_default_template_holds_the_19_seed_items(db):
 
 
 def test_every_seed_line_is_an_item():
-    seed = SEED_TEMPLATE.parents[2].parent.parent / "shared" / "seed" / "pre-release-checklist.txt"
-    spec = parse_template(SEED_TEMPLATE.read_text())
+    seed = SEED_CHECKLIST.parents[2].parent.parent / "shared" / "seed" / "pre-release-checklist.txt"
+    spec = parse_checklist(SEED_CHECKLIST.read_text())
     if seed.exists():
         bullets = [line for line in seed.read_text().splitlines() if line.startswith("- ")]
         checklist = bullets[: len(bullets) - 4]  # the last four bullets are "Related" links
@@ -68,8 +68,8 @@ def test_every_seed_line_is_an_item():
     ],
 )
 def test_bad_template_files_are_refused_with_the_problem(text, problem):
-    with pytest.raises(TemplateFileError, match=problem):
-        parse_template(text)
+    with pytest.raises(ChecklistFileError, match=problem):
+        parse_checklist(text)
 
 
 def test_load_template_adds_a_version_and_releases_keep_their_copy(tmp_path, team, alice):
@@ -94,8 +94,8 @@ def test_load_template_adds_a_version_and_releases_keep_their_copy(tmp_path, tea
 def test_export_and_load_round_trip(tmp_path, db, capsys):
     call_command("export_template")
     exported = capsys.readouterr().out
-    spec = parse_template(exported)
-    assert spec == parse_template(SEED_TEMPLATE.read_text())
+    spec = parse_checklist(exported)
+    assert spec == parse_checklist(SEED_CHECKLIST.read_text())
 
 
 def test_load_template_reports_bad_input(tmp_path, db):

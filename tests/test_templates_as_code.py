@@ -4,11 +4,11 @@ and the API exposes templates read-only."""
 import yaml
 from django.core.management import call_command
 
+from checklists.checklist_format.files import parse_checklist
 from checklists.models import ChecklistTemplate
-from checklists.template_files import parse_template
 
-from .api_helpers import API, assert_error, client_for
-from .factories import make_release
+from .helpers.api import API, assert_error, client_for
+from .helpers.factories import make_release
 
 
 def export(capsys, **kwargs) -> str:
@@ -31,7 +31,7 @@ def test_a_teams_template_round_trips_as_yaml(tmp_path, team, alice, capsys):
     call_command("load_template", str(path), team="payments")
 
     exported = export(capsys, team="payments")
-    assert parse_template(exported) == parse_template(path.read_text())
+    assert parse_checklist(exported) == parse_checklist(path.read_text())
     again = tmp_path / "again.yaml"
     again.write_text(exported)
     call_command("load_template", str(again), team="payments")

@@ -20,9 +20,9 @@ from checklists.models import AuditEvent, Release, TestReport
 from checklists.workflow.base import _lock
 from checklists.workflow.transactions import write_transaction
 
-from .api_helpers import assert_error, client_for, release_url
-from .conftest import tick_manual_items
-from .factories import make_release
+from .helpers.api import assert_error, client_for, release_url
+from .helpers.factories import make_release
+from .helpers.release_steps import tick_manual_items
 
 JUNIT = b'<testsuite name="s" tests="1" failures="0" errors="0"><testcase name="a"/></testsuite>'
 
@@ -98,9 +98,7 @@ def test_a_connection_lost_before_the_commit_still_says_nothing_changed(team, al
     tick_manual_items(release, alice)
     client = client_for(alice)
     client.get(release_url(release))
-    with mock.patch(
-        "checklists.workflow.releases.followups.open_for_release", side_effect=OperationalError("gone")
-    ):
+    with mock.patch("checklists.workflow.followups.open_for_release", side_effect=OperationalError("gone")):
         response = client.post(release_url(release, "submit/"))
     error = assert_error(response, 503, "unavailable")
     assert "nothing was changed" in error["message"]
@@ -150,7 +148,7 @@ def test_a_deadlock_that_happens_twice_is_a_write_conflict_not_unavailable(team,
     assert len(calls) == 2
 
     client = client_for(alice)
-    with mock.patch("checklists.workflow.releases.followups.open_for_release", side_effect=deadlock()):
+    with mock.patch("checklists.workflow.followups.open_for_release", side_effect=deadlock()):
         tick_manual_items(release, alice)
         response = client.post(release_url(release, "submit/"))
     assert_error(response, 409, "write_conflict")

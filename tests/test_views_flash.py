@@ -4,8 +4,8 @@ import re
 
 from django.urls import reverse
 
-from .conftest import pass_scans_in_review, tick_manual_items
-from .factories import make_release, read_range, release_data
+from .helpers.factories import make_release, release_data
+from .helpers.release_steps import pass_scans_in_review, read_range, tick_manual_items
 
 
 def flashes(response) -> list[str]:

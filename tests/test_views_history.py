@@ -9,8 +9,8 @@ from django.urls import reverse
 from checklists import workflow
 from checklists.models import Release
 
-from .conftest import pass_scans_in_review, ready_for_review, tick_manual_items
-from .factories import make_release
+from .helpers.factories import make_release
+from .helpers.release_steps import pass_scans_in_review, ready_for_review, tick_manual_items
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Metrics: the plain functions in checklists/metrics.py and the managers-only page."""
+"""Metrics: the plain functions in checklists/web/delivery_metrics.py and the managers-only page."""
 
 from datetime import timedelta
 
@@ -6,10 +6,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from checklists import metrics, workflow
+from checklists import workflow
 from checklists.models import Release, ScanRun
+from checklists.web import delivery_metrics as metrics
 
-from .factories import TeamFactory, add_member, make_release
+from .helpers.factories import TeamFactory, add_member, make_release
 
 
 def _set_times(release, **times):

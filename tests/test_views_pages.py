@@ -14,10 +14,10 @@ from rest_framework.authtoken.models import Token
 
 from checklists import workflow
 from checklists.models import ScanRun
-from checklists.views.pages import csv_safe
+from checklists.views.history import csv_safe
 
-from .conftest import tick_manual_items
-from .factories import TeamFactory, add_member, make_release
+from .helpers.factories import TeamFactory, add_member, make_release
+from .helpers.release_steps import tick_manual_items
 
 PAGES = ["dashboard", "history", "history_csv", "exceptions", "profile", "metrics", "release_create"]
 
@@ -253,7 +253,7 @@ def test_history_filters_keep_their_values_escaped(client, release, alice):
 
 
 def test_history_counts_at_most_the_cap_and_says_so(client, team, alice, monkeypatch):
-    from checklists.paging import CappedPaginator
+    from checklists.web.paging import CappedPaginator
 
     monkeypatch.setattr(CappedPaginator, "cap", 3)
     for _ in range(5):

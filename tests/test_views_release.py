@@ -8,7 +8,7 @@ from django.urls import reverse
 from checklists import workflow
 from checklists.models import ChecklistItem, Release, ScanRun
 
-from .conftest import item, pass_scans_in_review, tick_manual_items
+from .helpers.release_steps import grow, item, pass_scans_in_review, tick_manual_items
 
 MANUAL_KEY = "correctness.idempotency-tested"
 
@@ -315,31 +315,6 @@ def test_editing_the_commit_makes_approvals_stale(client, alice, approved):
 # --- queries -------------------------------------------------------------------------------------
 
 
-def _grow(release, reviewers, n):
-    """Add n checklist items and about 2n audit events, scans and sign-offs, keeping the release in review."""
-    author = release.author
-    ChecklistItem.objects.bulk_create(
-        ChecklistItem(
-            release=release,
-            key=f"extra.item-{i}",
-            category="handoff",
-            title=f"Extra {i}",
-            satisfied_by="manual",
-            required=False,
-            order=1000 + i,
-        )
-        for i in range(n)
-    )
-    for i in range(n):
-        workflow.set_item_state(release, f"extra.item-{i}", actor=author, state="done", evidence=f"run {i}")
-    release.team.required_approvals = 3
-    release.team.save()
-    for reviewer in reviewers:
-        workflow.sign_off(release, actor=reviewer, decision="approve", comment="ok")
-    workflow.set_item_state(release, "extra.item-0", actor=author, state="open")  # approvals go stale
-    workflow.request_scans(release, actor=author, force=True)
-
-
 def test_release_page_runs_a_constant_number_of_queries(
     client, alice, bob, dave, in_review, django_assert_max_num_queries
 ):
@@ -347,7 +322,7 @@ def test_release_page_runs_a_constant_number_of_queries(
     with CaptureQueriesContext(connection) as small:
         assert client.get(url(in_review)).status_code == 200
     events_before = in_review.events.count()
-    _grow(in_review, [bob, dave], 40)
+    grow(in_review, [bob, dave], 40)
     assert in_review.events.count() > events_before + 40
     with django_assert_max_num_queries(len(small.captured_queries)):
         response = client.get(url(in_review))

@@ -9,10 +9,11 @@ from django.urls import reverse
 
 from checklists import workflow
 from checklists.models import ChecklistItem, ReviewerGroup, SignOff
-from checklists.textdiff import inline_diff
+from checklists.policy import gate as gate_rules
+from checklists.web.textdiff import inline_diff
 
-from .conftest import ready_for_review
-from .factories import commit, make_release, read_range
+from .helpers.factories import make_release
+from .helpers.release_steps import commit, read_range, ready_for_review
 
 MANUAL = "correctness.idempotency-tested"
 
@@ -101,7 +102,7 @@ def test_an_approved_release_short_of_approvals_says_so_and_takes_another(
     ]
     approved.refresh_from_db()
     assert approved.status == "approved"
-    assert workflow.gate_reasons(approved, approved.commit) == []
+    assert gate_rules.gate_status(approved, approved.commit).reasons == []
     workflow.deploy(approved, actor=alice)  # the way out worked
 
 
@@ -157,12 +158,12 @@ def test_a_refused_sign_off_from_the_review_page_comes_back_to_it_with_the_reaso
 def test_the_review_page_runs_a_constant_number_of_queries(
     client, team, alice, bob, dave, in_review, django_assert_max_num_queries
 ):
-    from .test_views_release import _grow
+    from .helpers.release_steps import grow
 
     client.force_login(bob)
     with CaptureQueriesContext(connection) as small:
         assert client.get(review_url(in_review)).status_code == 200
-    _grow(in_review, [bob, dave], 40)
+    grow(in_review, [bob, dave], 40)
     read_range(in_review, commits=[commit("carol") for _ in range(30)])
     ReviewerGroup.objects.create(team=team, name="ops", required=True).members.set([bob, dave])
     with django_assert_max_num_queries(len(small.captured_queries) + 2):  # + the groups, when there are

@@ -17,13 +17,13 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from checklists import tasks
 from checklists.models import Release, ScanRun
+from checklists.worker import ranges, scans
 
-from .api_helpers import client_for, release_url
-from .factories import UserFactory
-from .gitrepos import make_repo
-from .integration.conftest import ProtectedEndpoint
+from .helpers.api import client_for, release_url
+from .helpers.factories import UserFactory
+from .helpers.git import make_repo
+from .helpers.processes import ProtectedEndpoint
 
 JUNIT = b'<testsuite name="s" tests="2" failures="0" errors="0"><testcase name="a"/><testcase name="b"/></testsuite>'
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}  # the broker and the database may live here
@@ -75,9 +75,9 @@ class WebClient:
 def worker_runs_everything_queued(release: Release) -> None:
     """The worker's turn: read what ships, run the queued scans (real git, real scanners)."""
     release.refresh_from_db()
-    tasks.read_ranges_now(release)
+    ranges.read_pending_now(release)
     for run in ScanRun.objects.filter(release=release, status=ScanRun.Status.QUEUED):
-        tasks.run_scan_now(run.pk)
+        scans.run_now(run.pk)
 
 
 @pytest.fixture

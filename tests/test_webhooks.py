@@ -14,12 +14,14 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from django.urls import reverse
 
-from checklists import tasks, webhooks, workflow
+from checklists import tasks, workflow
+from checklists.effects import outbox, webhooks
 from checklists.errors import InvalidInput, NotAllowed
 from checklists.models import AuditEvent, Webhook, WebhookDelivery
 
-from .api_helpers import assert_error, client_for
-from .conftest import ready_for_review
+from .helpers import broker
+from .helpers.api import assert_error, client_for
+from .helpers.release_steps import ready_for_review
 
 PORT = 8105
 
@@ -60,7 +62,7 @@ def receiver():
 
 @pytest.fixture
 def admin_user(db):
-    from .factories import UserFactory
+    from .helpers.factories import UserFactory
 
     return UserFactory(username="root", is_staff=True, is_superuser=True)
 
@@ -72,9 +74,7 @@ def hook(team, admin_user, receiver):
 
 @pytest.fixture
 def enqueued(monkeypatch):
-    ids = []
-    monkeypatch.setattr(tasks.deliver_webhook, "delay", lambda delivery_id: ids.append(delivery_id))
-    return ids
+    return broker.record_ids(monkeypatch, outbox.DELIVER_WEBHOOK)
 
 
 def test_submit_logs_a_signed_delivery_that_reaches_the_receiver(

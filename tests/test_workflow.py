@@ -14,8 +14,8 @@ from checklists.errors import (
 )
 from checklists.models import AuditEvent, Release, ScanRun, SignOff
 
-from .conftest import item, pass_scans_in_review, ready_for_review, tick_manual_items
-from .factories import make_release, read_range, register, release_data, sha
+from .helpers.factories import make_release, register, release_data, sha
+from .helpers.release_steps import item, pass_scans_in_review, read_range, ready_for_review, tick_manual_items
 
 
 def events(release, verb=None):

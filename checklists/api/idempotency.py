@@ -15,6 +15,8 @@ import json
 from collections.abc import Callable
 
 from django.db import IntegrityError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -24,6 +26,15 @@ from ..workflow.transactions import run_atomic
 
 HEADER = "Idempotency-Key"
 KEY_MAX = 255
+# The header as the OpenAPI schema describes it, on every POST that honours it.
+IDEMPOTENCY_PARAM = OpenApiParameter(
+    HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Any unique string (a UUID). Retrying with the same key and body replays the first "
+    "answer and changes nothing; the same key with another body is a 422.",
+)
 
 
 class IdempotencyKeyReused(WorkflowError):

@@ -10,8 +10,8 @@ from rest_framework.response import Response
 from .. import workflow
 from ..errors import NotFound
 from ..models import REPOSITORY_MAX, Repository, Team
-from ..permissions import readable_teams
-from .views import ApiView, _errors, valid
+from ..policy.permissions import readable_teams
+from .base import ApiView, error_responses, valid
 
 
 class RepositorySerializer(serializers.ModelSerializer):
@@ -66,7 +66,7 @@ class TeamRepositoryListView(ApiView):
     @extend_schema(
         summary="A team's registered repositories",
         description="The locations a release of this team may name (as `repository`, or by id).",
-        responses={200: RepositorySerializer(many=True), **_errors(401, 403, 404)},
+        responses={200: RepositorySerializer(many=True), **error_responses(401, 403, 404)},
     )
     def get(self, request: Request, slug: str) -> Response:
         team = _team(request.user, slug)
@@ -79,7 +79,7 @@ class TeamRepositoryListView(ApiView):
         "RELEASEGATE_GIT_HOSTS, never a loopback, private, link-local or metadata address (400 "
         "`invalid_location`); credentials are stored server-side and never shown again.",
         request=RepositoryCreateSerializer,
-        responses={201: RepositorySerializer, **_errors(400, 401, 403, 404, 415)},
+        responses={201: RepositorySerializer, **error_responses(400, 401, 403, 404, 415)},
     )
     def post(self, request: Request, slug: str) -> Response:
         data = valid(RepositoryCreateSerializer, request)

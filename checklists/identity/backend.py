@@ -23,9 +23,9 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import SuspiciousOperation
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
+from ..policy.group_roles import groups_from_claim
 from ..workflow.identity import sign_in_from_provider
 from . import discovery
-from .mapping import groups_from_claim
 
 logger = logging.getLogger(__name__)
 

@@ -65,7 +65,3 @@ def document() -> dict:
         raise DiscoveryError(f"could not read {url}: {exc}") from None
     cache.set(_cache_key(), found, CACHE_SECONDS)
     return found
-
-
-def forget() -> None:
-    cache.delete(_cache_key())

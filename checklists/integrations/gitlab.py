@@ -13,7 +13,7 @@ from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 
-from .models import GitLabProject
+from ..models.integrations import GitLabProject
 from .status import STATUS_CONTEXT_NAME
 
 SCP_PREFIX = ":"

@@ -1,6 +1,6 @@
 """Outbound HTTPS for the integrations: one JSON request, a timeout, no redirects followed.
 
-Only workers call this (checklists/integrations/outbox.py). The URLs come from trusted
+Only workers call this (checklists/integrations/deliveries.py). The URLs come from trusted
 configuration (RELEASEGATE_GITHUB_API_URL, RELEASEGATE_GITLAB_API_URL, Slack's hosts), or from
 a payload after it was checked against that configuration (github.check_callback_url,
 slack.check_hooks_url): that check is what keeps a payload from sending us elsewhere.

@@ -28,8 +28,8 @@ from django.core import signing
 from django.urls import reverse
 from slack_sdk.signature import SignatureVerifier
 
-from .. import abilities
 from ..models import Release
+from ..policy import abilities
 from . import http
 
 WINDOW_SECONDS = 5 * 60
@@ -135,7 +135,7 @@ def _shipping_text(facts: abilities.Facts) -> str:
 
 
 def _checklist_text(release: Release, facts: abilities.Facts) -> str:
-    required = [i for i in facts.items if i.required and i.kind != "signoff"]
+    required = [i for i in facts.items if i.required and not i.is_signoff]
     done = sum(1 for i in required if i.is_satisfied)
     text = f"*Checklist*: {done}/{len(required)} required items done"
     blockers = facts.blockers(for_submit=False) if release.status == Release.Status.IN_REVIEW else []

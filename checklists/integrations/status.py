@@ -4,15 +4,15 @@
 reviewed, success once approved with the gate open (or deployed), failure when rejected or
 rolled back, error when cancelled or when the release no longer ships that commit. While an
 approved release's gate is shut (a freeze, approvals that no longer count), it says pending
-with the gate's first reason (checklists/workflow/gate.py).
+with the gate's first reason (checklists/policy/gate.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import workflow
 from ..models import Release, SignOff
+from ..policy import gate
 
 Status = Release.Status
 SUPERSEDED = "superseded"
@@ -56,7 +56,7 @@ def commit_state(release: Release, sha: str) -> CommitState:
     if status == Status.IN_REVIEW:
         return CommitState("pending", "Waiting for review.")
     if status == Status.APPROVED:
-        reasons = workflow.gate_status(release, sha).reasons
+        reasons = gate.gate_status(release, sha).reasons
         if reasons:
             return CommitState("pending", f"Approved, but the gate is shut: {reasons[0]}")
         return CommitState("success", "Approved: the gate is open for this commit.")

@@ -2,10 +2,10 @@ from django.db import migrations
 
 
 def load_seed(apps, schema_editor):
-    from checklists.template_files import SEED_TEMPLATE, parse_template, store_template
+    from checklists.checklist_format.files import SEED_CHECKLIST, parse_checklist, store_checklist
 
-    spec = parse_template(SEED_TEMPLATE.read_text())
-    store_template(
+    spec = parse_checklist(SEED_CHECKLIST.read_text())
+    store_checklist(
         spec, apps.get_model("checklists", "ChecklistTemplate"), apps.get_model("checklists", "TemplateItem"),
         is_default=True,
     )

@@ -2,7 +2,7 @@
 
 Existing releases keep their history: each distinct (team, location) they used becomes a
 Repository of that team, registered as it was typed. Those locations are checked again
-before every fetch (checklists/locations.py), so an old local path or plain http:// URL is
+before every fetch (checklists/git/locations.py), so an old local path or plain http:// URL is
 simply unreadable on an installation that does not allow it. The old CommitRange rows were
 a cache of ranges read by web requests; they are dropped and read again by workers.
 """

@@ -1,1 +1,1 @@
-"""Scanners: pure functions `run(target) -> ScanResult`; see registry.py."""
+"""Scanners: pure functions `run(target) -> ScanResult` (no ORM, no Celery); registry.py lists them."""

@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from checklists import repo
+from checklists.git import repo
 from checklists.scans import secrets
 from checklists.scans.base import ScanTarget
 

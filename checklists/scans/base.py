@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from checklists.repo import Snapshot
+    from checklists.git.repo import Snapshot
 
 
 class ScannerUnavailable(Exception):

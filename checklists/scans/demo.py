@@ -11,7 +11,7 @@ import string
 import subprocess
 from pathlib import Path
 
-from checklists.repo import git_env
+from checklists.git.repo import git_env
 
 ALNUM = string.ascii_letters + string.digits
 

@@ -10,7 +10,7 @@ detect-secrets can add a second opinion (RELEASEGATE_SECRETS_SECOND_OPINION).
 
 from __future__ import annotations
 
-from checklists.repo import RepoFile, Skipped
+from checklists.git.repo import RepoFile, Skipped
 
 from .base import Finding, ScannerUnavailable, ScanResult, ScanTarget, glob_match  # noqa: F401
 from .secretscan.cache import BlobCache, BlobEntry, MemoryBlobCache

@@ -12,7 +12,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 
-from .. import permissions
+from ..policy import permissions
 
 register = template.Library()
 
@@ -64,12 +64,11 @@ def scan_class(status: str) -> str:
 @register.filter
 def satisfied_label(item) -> str:
     """How an item gets satisfied, in words."""
-    kind, argument = item.kind, item.argument
-    if kind == "field":
-        return f"from the release's {argument.replace('_', ' ')}"
-    if kind == "scan":
-        return f"by the {argument.replace('_', ' ')} scan"
-    if kind == "signoff":
+    if item.is_field:
+        return f"from the release's {item.argument.replace('_', ' ')}"
+    if item.is_scan:
+        return f"by the {item.argument.replace('_', ' ')} scan"
+    if item.is_signoff:
         return "by reviewers' approvals"
     return "by hand (ticked with evidence)"
 
@@ -112,27 +111,6 @@ def manager(user) -> bool:
     return bool(user.is_authenticated and (user.is_superuser or permissions.is_manager(user)))
 
 
-@register.simple_tag(takes_context=True)
-def sort_url(context, field: str) -> str:
-    """The current query string with the sort set to `field`, reversed if it is already sorted so."""
-    params = context["request"].GET.copy()
-    current = params.get("o", "")
-    params["o"] = f"-{field}" if current == field else field
-    params.pop("page", None)
-    return "?" + urlencode(sorted(params.items()), doseq=False)
-
-
-@register.simple_tag(takes_context=True)
-def sort_state(context, field: str) -> str:
-    """'ascending', 'descending' or 'none': for aria-sort on a column header."""
-    current = context["request"].GET.get("o", "")
-    if current == field:
-        return "ascending"
-    if current == f"-{field}":
-        return "descending"
-    return "none"
-
-
 STATE_WORDS = {
     "open": "open",
     "done": "done",
@@ -143,7 +121,7 @@ STATE_WORDS = {
 
 
 def _item_title(event, key) -> str:
-    """An item's title for an event: set by the view (checklists/activity.py), else the key in words."""
+    """An item's title for an event: set by the view (checklists/web/activity.py), else the key in words."""
     titles = getattr(event, "item_titles", None) or {}
     if key in titles:
         return titles[key]
@@ -205,12 +183,6 @@ def event_summary(event) -> str:
     if verb == "test_report.uploaded":
         return "uploaded a test report"
     return verb.replace(".", " ").replace("_", " ")
-
-
-@register.filter
-def add_class(bound_field, css: str):
-    """Render a form field's widget with extra CSS classes."""
-    return bound_field.as_widget(attrs={"class": css})
 
 
 @register.filter

@@ -1,13 +1,14 @@
-"""What every page view shares: how a refusal from the workflow is shown."""
+"""What every page view shares: the release one may read, how a workflow refusal is shown, where a form goes back to."""
 
 from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 
 from ..errors import NotFound, WorkflowError
 from ..models import Release
-from ..permissions import get_release_for_user
+from ..policy.permissions import get_release_for_user
 
 
 def readable_release(request: HttpRequest, pk: int) -> Release:
@@ -32,3 +33,14 @@ def blocking_list(exc: WorkflowError) -> list[dict]:
     if isinstance(details, list):
         return [row for row in details if isinstance(row, dict)]
     return []
+
+
+def back_to_page(request: HttpRequest, release: Release) -> str:
+    """The page the form was posted from: the review page (`next=review`) or the release page."""
+    name = "checklists:release_review" if request.POST.get("next") == "review" else "checklists:release"
+    return reverse(name, args=[release.pk])
+
+
+def release_url(release: Release, anchor: str = "") -> str:
+    url = reverse("checklists:release", args=[release.pk])
+    return f"{url}#{anchor}" if anchor else url

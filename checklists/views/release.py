@@ -1,4 +1,4 @@
-"""The release form and the release page, with its in-place (htmx) checklist actions."""
+"""The release page, with its in-place (htmx) checklist actions and its transitions."""
 
 from __future__ import annotations
 
@@ -9,27 +9,20 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
 
-from .. import abilities, activity, permissions, release_cache, review, workflow
+from .. import workflow
+from ..checklist_format.files import CATEGORIES
 from ..errors import InvalidInput, WorkflowError
-from ..forms import (
-    CancelForm,
-    DeployForm,
-    ItemForm,
-    ReleaseEditForm,
-    ReleaseForm,
-    RollbackForm,
-    SignOffForm,
-    add_workflow_errors,
-    form_errors,
-)
 from ..models import ChecklistItem, Release, ScanRun, SignOff, TemplateItem
-from ..template_files import CATEGORIES
+from ..policy import abilities, approvals, followups
+from ..policy.abilities import Abilities, Facts
 from ..templatetags.releasegate import dom_id
-from .common import blocking_list, readable_release, refusal
+from ..web import activity, release_cache, review
+from .common import blocking_list, readable_release, refusal, release_url
+from .release_forms import CancelForm, DeployForm, ItemForm, RollbackForm, SignOffForm, form_errors
 from .review import review_page
-from .rules import rules_context
 
 Status = Release.Status
 State = ChecklistItem.State
@@ -54,7 +47,7 @@ def _progress(items: list[ChecklistItem]) -> Progress:
 def release_context(request: HttpRequest, release: Release, **extra) -> dict:
     """Everything the release page shows, in a fixed number of queries.
 
-    Which actions it offers comes from checklists/abilities.py, the answers the workflow
+    Which actions it offers comes from checklists/policy/abilities.py, the answers the workflow
     itself applies: a button is shown only to someone who may use it; an action that is
     refused for a reason the person can act on is shown disabled, with the reason.
     """
@@ -118,7 +111,7 @@ def release_context(request: HttpRequest, release: Release, **extra) -> dict:
         "overall": _progress(items),
         "scans": scans,
         "scans_pending": any(run.status in PENDING_SCANS for run in scans),
-        "scan_rows": [(item, runs.get(item.argument)) for item in items if item.kind == "scan"],
+        "scan_rows": [(item, runs.get(item.argument)) for item in items if item.is_scan],
         "signoffs": signoffs,
         "approvals": len(facts.counting),
         "may_sign": may.may_sign,
@@ -146,6 +139,45 @@ def release_context(request: HttpRequest, release: Release, **extra) -> dict:
     return context
 
 
+def rules_context(
+    request: HttpRequest, release: Release, signoffs: list, items: list, facts: Facts, may: Abilities
+) -> dict:
+    """What the release page shows about follow-ups, freezes, groups, expiry and what ships."""
+    now = timezone.now()
+    for signoff in signoffs:
+        signoff.expires_at = approvals.expires_at(signoff, release)
+        signoff.expired = bool(signoff.expires_at and signoff.expires_at <= now)
+        signoff.changes = review.changes_since(signoff, release, items)
+    windows = facts.freeze_windows if release.is_open_for_changes else []
+    release_followups = list(release.followups.select_related("owner", "closed_by"))
+    by_key = {f.item_key: f for f in release_followups}
+    waivers = [
+        {"title": i.title, "reason": i.reason, "followup": by_key.pop(i.key, None)}
+        for i in items
+        if i.state == ChecklistItem.State.WAIVED
+    ]
+    waivers += [{"title": f.item_title, "reason": f.waiver_reason, "followup": f} for f in by_key.values()]
+    team_debt = []
+    if (
+        release.kind == Release.Kind.STANDARD
+        and release.status == Release.Status.DRAFT
+        and facts.role(request.user)
+    ):
+        team_debt = list(followups.open_for_team(release.team_id).order_by("due_date", "id"))
+    return {
+        "shipping": facts.shipping,
+        "waivers": waivers,
+        "team_debt": team_debt,
+        "today": timezone.localdate(),
+        "freeze_windows": windows,
+        "can_override_freeze": may.may("override_freeze"),
+        "can_override_range": may.may("override_range"),
+        "can_read_range_again": may.may("read_range_again"),
+        "required_groups": review.group_rows(release, facts),
+        "approval_valid_days": release.team.approval_valid_days,
+    }
+
+
 def _page(request: HttpRequest, release: Release, *, status: int = 200, **extra) -> HttpResponse:
     return render(
         request, "checklists/release_detail.html", release_context(request, release, **extra), status=status
@@ -158,14 +190,6 @@ def _live(
     """The parts of the release page that change, for htmx: `primary` is swapped, the rest out of band."""
     context = release_context(request, release, primary=primary, **extra)
     return render(request, "checklists/partials/_release_live.html", context, status=status)
-
-
-def _release_url(release: Release, anchor: str = "") -> str:
-    url = reverse("checklists:release", args=[release.pk])
-    return f"{url}#{anchor}" if anchor else url
-
-
-# --- pages -------------------------------------------------------------------
 
 
 @login_required
@@ -185,51 +209,6 @@ def release_scans(request: HttpRequest, pk: int) -> HttpResponse:
     if request.GET.get("rev") == str(release.revision):
         return render(request, "checklists/partials/_scans.html", release_context(request, release))
     return _live(request, release, "scans")
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def release_create(request: HttpRequest) -> HttpResponse:
-    teams = permissions.writable_teams(request.user).order_by("name")
-    form = ReleaseForm(request.POST or None, teams=teams)
-    if request.method == "POST" and form.is_valid():
-        try:
-            release = workflow.create_release(
-                actor=request.user, team=form.cleaned_data["team"], data=form.workflow_data()
-            )
-        except InvalidInput as exc:
-            add_workflow_errors(form, exc)
-        except WorkflowError as exc:
-            return refusal(request, exc)
-        else:
-            messages.success(request, f"Release #{release.pk} opened as a draft. Work through its checklist.")
-            return redirect(_release_url(release))
-    # A refused form comes back with its errors and a 400, like a refusal from the API.
-    status = 400 if request.method == "POST" else 200
-    return render(request, "checklists/release_form.html", {"form": form, "teams": teams}, status=status)
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def release_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    release = readable_release(request, pk)
-    form = ReleaseEditForm.for_release(release, request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            workflow.update_release(release.pk, actor=request.user, data=form.changed_values())
-        except InvalidInput as exc:
-            add_workflow_errors(form, exc)
-        except WorkflowError as exc:
-            return refusal(request, exc)
-        else:
-            if form.has_changed():
-                messages.success(request, "Release updated.")
-            return redirect(_release_url(release))
-    status = 400 if request.method == "POST" else 200
-    return render(request, "checklists/release_form.html", {"form": form, "release": release}, status=status)
-
-
-# --- in-place checklist actions ------------------------------------------------
 
 
 @login_required
@@ -261,7 +240,7 @@ def item_update(request: HttpRequest, pk: int, key: str) -> HttpResponse:
     release = readable_release(request, pk)
     if request.htmx:
         return _live(request, release, "checklist")
-    return redirect(_release_url(release, f"item-{dom_id(key)}"))
+    return redirect(release_url(release, f"item-{dom_id(key)}"))
 
 
 @login_required
@@ -282,10 +261,7 @@ def request_scans(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         return _live(request, release, "scans")
     messages.success(request, f"Queued {len(runs)} scan(s).")
-    return redirect(_release_url(release, "scans"))
-
-
-# --- transitions ----------------------------------------------------------------
+    return redirect(release_url(release, "scans"))
 
 
 def _transition(request: HttpRequest, pk: int, form_class, change, done) -> HttpResponse:
@@ -310,7 +286,7 @@ def _transition(request: HttpRequest, pk: int, form_class, change, done) -> Http
     messages.success(request, done(result) if callable(done) else done)
     if from_review:
         return redirect(reverse("checklists:release_review", args=[release.pk]))
-    return redirect(_release_url(release))
+    return redirect(release_url(release))
 
 
 @login_required
@@ -383,19 +359,3 @@ def release_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         lambda release, user, data: workflow.cancel(release.pk, actor=user, reason=data["reason"]),
         "Release cancelled.",
     )
-
-
-@login_required
-@require_POST
-def rerun_scan(request: HttpRequest, run_id: int) -> HttpResponse:
-    """Re-run one scan from the exception queue."""
-    run = ScanRun.objects.filter(pk=run_id).values("release_id", "scanner").first()
-    if run is None:
-        raise Http404("No such scan run.")
-    release = readable_release(request, run["release_id"])
-    try:
-        workflow.request_scans(release.pk, actor=request.user, scanners=[run["scanner"]], force=True)
-    except WorkflowError as exc:
-        return refusal(request, exc)
-    messages.success(request, f"Re-running {run['scanner']} on release #{release.pk}.")
-    return redirect("checklists:exceptions")

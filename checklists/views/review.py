@@ -3,7 +3,7 @@
 What ships (commits, files with their line counts, the relation to production) comes first,
 then what blocks and who may approve, what changed since the last decision, each item's
 evidence in a compact list, then the sign-off. Every action it offers is one that
-checklists/abilities.py allows this person now; nothing else is shown as a button.
+checklists/policy/abilities.py allows this person now; nothing else is shown as a button.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from .. import abilities, release_cache, review
+from ..checklist_format.files import CATEGORIES
 from ..models import ChecklistItem, Release, TemplateItem
-from ..template_files import CATEGORIES
+from ..policy import abilities
+from ..web import release_cache, review
 from .common import readable_release
 
 Status = Release.Status
@@ -50,7 +51,7 @@ def evidence_rows(release: Release, items: list[ChecklistItem]) -> list[dict]:
     runs = {run.scanner: run for run in release.scans.filter(current=True, commit=release.commit)}
     rows = []
     for item in sorted(items, key=lambda i: (CATEGORY_ORDER.get(i.category, 99), i.order)):
-        run = runs.get(item.argument) if item.kind == "scan" else None
+        run = runs.get(item.argument) if item.is_scan else None
         rows.append({"item": item, "run": run, "category": CATEGORY_LABELS.get(item.category, item.category)})
     return rows
 

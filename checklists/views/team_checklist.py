@@ -14,16 +14,17 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import team_policy, workflow
-from ..checklist_diff import diff_items
+from .. import workflow
+from ..checklist_format.diff import diff_items
+from ..checklist_format.files import dump_checklist
 from ..errors import InvalidInput, NotFound, WorkflowError
-from ..forms import add_workflow_errors
 from ..models import Team
-from ..team_forms import ChecklistImportForm, ChecklistItemForm
-from ..template_files import dump_template
+from ..policy import teams as team_policy
 from ..workflow import checklist_versions
 from .common import refusal
-from .teams import _team
+from .release_forms import add_workflow_errors
+from .team_forms import ChecklistImportForm, ChecklistItemForm
+from .team_page import team_or_404
 
 MAX_IMPORT_BYTES = 1024 * 1024
 
@@ -86,19 +87,19 @@ def _item_data(form: forms.Form) -> dict:
 @login_required
 @require_GET
 def team_checklist(request: HttpRequest, slug: str) -> HttpResponse:
-    return _page(request, _team(request, slug))
+    return _page(request, team_or_404(request, slug))
 
 
 @login_required
 @require_GET
 def checklist_export(request: HttpRequest, slug: str) -> HttpResponse:
-    team = _team(request, slug)
+    team = team_or_404(request, slug)
     template = checklist_versions.in_use(team)
     if request.GET.get("version") == "draft":
         template = checklist_versions.draft_of(team)
         if template is None:
             raise Http404("The team has no draft checklist.")
-    response = HttpResponse(dump_template(template), content_type="application/yaml; charset=utf-8")
+    response = HttpResponse(dump_checklist(template), content_type="application/yaml; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{template.slug}-v{template.version}.yaml"'
     return response
 
@@ -107,7 +108,7 @@ def checklist_export(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def checklist_change(request: HttpRequest, slug: str, action: str) -> HttpResponse:
     """start, publish, discard: the draft as a whole."""
-    team = _team(request, slug)
+    team = team_or_404(request, slug)
     changes = {
         "start": (workflow.start_draft, "A draft is open: change it, compare it, then publish it."),
         "publish": (workflow.publish_draft, "Published: new releases start from this version."),
@@ -129,7 +130,7 @@ def checklist_change(request: HttpRequest, slug: str, action: str) -> HttpRespon
 @login_required
 @require_POST
 def checklist_item_add(request: HttpRequest, slug: str) -> HttpResponse:
-    team = _team(request, slug)
+    team = team_or_404(request, slug)
     if refused := team_policy.manage_refusal(request.user, team):
         return refusal(request, refused)
     form = ChecklistItemForm(request.POST, prefix="new")
@@ -150,7 +151,7 @@ def checklist_item_add(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def checklist_item_edit(request: HttpRequest, slug: str) -> HttpResponse:
     """Save, remove or move one item of the draft (`key` names it, `action` says what)."""
-    team = _team(request, slug)
+    team = team_or_404(request, slug)
     if refused := team_policy.manage_refusal(request.user, team):
         return refusal(request, refused)
     key, action = request.POST.get("key", ""), request.POST.get("action", "save")
@@ -186,7 +187,7 @@ def checklist_item_edit(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def checklist_import(request: HttpRequest, slug: str) -> HttpResponse:
-    team = _team(request, slug)
+    team = team_or_404(request, slug)
     if refused := team_policy.manage_refusal(request.user, team):
         return refusal(request, refused)
     form = ChecklistImportForm(request.POST, request.FILES)

@@ -1,17 +1,18 @@
-"""Every state change of a release, and the rules that guard it.
+"""Every state change: of a release, a team, a checklist version, a person's settings.
 
 Pages, the API, admin actions, management commands and Celery tasks all call these
-functions; no rule lives anywhere else. Each function:
+functions; no rule lives anywhere else (the rules' answers are read in checklists/policy/).
+Each function:
 - runs in one transaction and locks the release row first, so concurrent requests
   queue behind each other instead of losing updates (docs/reliability.md, "Lock order");
-- asks checklists/abilities.py whether the actor may do it: the page, the API and the
+- asks checklists/policy/abilities.py whether the actor may do it: the page, the API and the
   admin show the same answers;
 - reads no repository and calls no network: workers read what ships and store it
   (ranges.py), the workflow reads stored rows;
 - takes the acting user keyword-only and checks what that user may do;
 - raises a WorkflowError subclass (checklists/errors.py) that names what blocks;
 - writes exactly one AuditEvent when it changes something, and none when it does not;
-- enqueues Celery work only once the transaction commits.
+- sends Celery tasks only once the transaction commits (checklists/effects/outbox.py).
 """
 
 from ..models import checklist_digest
@@ -25,7 +26,8 @@ from .checklist_versions import (
     save_draft_item,
     start_draft,
 )
-from .gate import GateStatus, gate_reasons, gate_status, override_freeze
+from .followups import close_followup
+from .freezes import add_freeze_window, end_freeze_window, override_freeze
 from .integrations import (
     answer_deployments,
     deployment_answer,
@@ -53,6 +55,7 @@ from .releases import (
     update_release,
 )
 from .repositories import Credentials, register_repository, update_repository
+from .reviewer_groups import delete_reviewer_group, save_reviewer_group
 from .scans import (
     TestReportResult,
     claim_scan,
@@ -63,16 +66,6 @@ from .scans import (
     requeue_scan,
     store_test_report,
 )
-from .team_rules import (
-    NewWebhook,
-    add_freeze_window,
-    close_followup,
-    create_webhook,
-    delete_reviewer_group,
-    end_freeze_window,
-    save_reviewer_group,
-    update_webhook,
-)
 from .teams import (
     add_member,
     change_member,
@@ -81,6 +74,7 @@ from .teams import (
     set_queue_owner,
     update_team_settings,
 )
+from .webhooks import NewWebhook, create_webhook, update_webhook
 
 __all__ = [
     "add_freeze_window",
@@ -107,7 +101,6 @@ __all__ = [
     "request_deployment",
     "unlink_slack_account",
     "Credentials",
-    "GateStatus",
     "NewWebhook",
     "SignOffResult",
     "TestReportResult",
@@ -123,8 +116,6 @@ __all__ = [
     "create_release",
     "create_webhook",
     "deploy",
-    "gate_reasons",
-    "gate_status",
     "heartbeat_scan",
     "mark_scan_enqueued",
     "override_freeze",

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django.contrib.auth.models import User
+from django_guid import get_guid
 
-from .. import abilities, approvals, audit, locations, permissions, text
+from .. import text
 from ..errors import InvalidInput, NotFound, TransitionError
-from ..integrations import outbox
+from ..git import locations
+from ..integrations import deliveries
 from ..models import (
     EVIDENCE_MAX,
     LONG_TEXT_MAX,
+    SHA_RE,
     TITLE_MAX,
     VERSION_MAX,
     AuditEvent,
@@ -20,12 +22,13 @@ from ..models import (
     Release,
     Repository,
     Team,
+    audit,
 )
+from ..policy import abilities, approvals, permissions
 
 Status = Release.Status
 State = ChecklistItem.State
 
-SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 TEXT_LIMITS = {
     "title": TITLE_MAX,
     "version_before": VERSION_MAX,
@@ -42,6 +45,32 @@ SINGLE_LINE_FIELDS = frozenset({"title", "repository", "version_before", "versio
 
 
 # --- input -----------------------------------------------------------------
+
+
+class FieldErrors(dict):
+    """Each field's problems, collected so that a refusal names every one of them at once."""
+
+    def text(
+        self, name: str, value: Any, *, limit: int, required: str = "", single_line: bool | None = None
+    ) -> str:
+        """One text field as the workflow keeps it; `required` says what to write when it is blank."""
+        value = _clean_text(name, value, self, limit=limit, single_line=single_line)
+        if required and name not in self and not value.strip():
+            self[name] = [required]
+        return value
+
+    def refuse(self, message: str) -> None:
+        """Raise InvalidInput(message) naming each problem, if there is one."""
+        if self:
+            raise InvalidInput(message, details=dict(self))
+
+
+def checked_text(name: str, value: Any, *, limit: int, message: str, required: str = "") -> str:
+    """One text field as the workflow keeps it, or InvalidInput(message) naming its problem."""
+    errors = FieldErrors()
+    value = errors.text(name, value, limit=limit, required=required)
+    errors.refuse(message)
+    return value
 
 
 def _clean_text(name: str, value: Any, errors: dict, *, limit: int, single_line: bool | None = None) -> str:
@@ -66,13 +95,7 @@ def _clean_text(name: str, value: Any, errors: dict, *, limit: int, single_line:
 
 def required_reason(value: Any, *, why: str, message: str = "An override needs a reason.") -> str:
     """A non-blank reason (one of EVIDENCE_MAX characters at most); `why` tells what to write."""
-    errors: dict[str, list[str]] = {}
-    reason = _clean_text("reason", value, errors, limit=EVIDENCE_MAX)
-    if not errors and not reason.strip():
-        errors["reason"] = [why]
-    if errors:
-        raise InvalidInput(message, details=errors)
-    return reason
+    return checked_text("reason", value, limit=EVIDENCE_MAX, message=message, required=why)
 
 
 def clean_commit(value: Any) -> str:
@@ -127,14 +150,14 @@ def resolve_repository(team: Team, value: Any, *, current: Repository | None = N
 
 def clean_release_data(data: dict, *, partial: bool = False) -> dict:
     """Validate release fields; raise InvalidInput with every field's problem at once."""
-    errors: dict[str, list[str]] = {}
+    errors = FieldErrors()
     unknown = set(data) - {"kind", *EDITABLE_FIELDS}
     if unknown:
         errors.update({name: ["Unknown or read-only field."] for name in sorted(unknown)})
     cleaned: dict[str, Any] = {}
     for name, limit in TEXT_LIMITS.items():
         if name in data or not partial:
-            cleaned[name] = _clean_text(name, data.get(name), errors, limit=limit)
+            cleaned[name] = errors.text(name, data.get(name), limit=limit)
     if "title" in cleaned and not cleaned["title"].strip() and "title" not in errors:
         errors["title"] = ["Required."]
     if "repository" in data or not partial:
@@ -153,8 +176,7 @@ def clean_release_data(data: dict, *, partial: bool = False) -> dict:
         if kind not in Release.Kind.values:
             errors["kind"] = [f"Must be one of {', '.join(Release.Kind.values)}."]
         cleaned["kind"] = kind
-    if errors:
-        raise InvalidInput("The release has invalid fields.", details=errors)
+    errors.refuse("The release has invalid fields.")
     return cleaned
 
 
@@ -163,15 +185,13 @@ def clean_release_data(data: dict, *, partial: bool = False) -> dict:
 
 def _correlation_id() -> str:
     try:
-        from django_guid import get_guid
-
         return (get_guid() or "")[:64]
     except Exception:  # noqa: BLE001 - the id is a nicety; never fail a change for it
         return ""
 
 
 def _audit(release: Release | None, actor: User | None, verb: str, **payload) -> AuditEvent:
-    # Appended to the hash chain (checklists/audit.py), serialised with other writers.
+    # Appended to the hash chain (checklists/models/audit.py), serialised with other writers.
     return audit.append(
         release=release,
         actor=actor if actor and actor.is_authenticated else None,
@@ -206,8 +226,8 @@ def _bump(release: Release, **changes) -> None:
     release.revision += 1
     release.save(update_fields=[*changes, "revision", "updated_at"])
     # Commit statuses, Slack messages and waiting deployments follow every change (logged now,
-    # sent by tasks once the transaction commits: checklists/integrations/outbox.py).
-    outbox.on_release_changed(release)
+    # sent by tasks once the transaction commits: checklists/integrations/deliveries.py).
+    deliveries.on_release_changed(release)
 
 
 def _require_open(release: Release) -> None:
@@ -237,9 +257,7 @@ def _make_approvals_stale(release: Release) -> dict:
         release.status = Status.IN_REVIEW
         release.approved_at = None
         changed["status"] = Status.IN_REVIEW
-    release.items.filter(satisfied_by="signoff").exclude(state=State.OPEN).update(
-        state=State.OPEN, set_by=None, set_at=None
-    )
+    release.items.signoff().exclude(state=State.OPEN).update(state=State.OPEN, set_by=None, set_at=None)
     return changed
 
 
@@ -254,5 +272,5 @@ def blocking_items(release: Release, *, for_submit: bool) -> list[dict]:
 
 def count_current_approvals(release: Release) -> int:
     """Distinct non-author reviewers, with the reviewer role on the team now, whose approval is
-    current and not expired (Team.approval_valid_days); see checklists/approvals.py."""
+    current and not expired (Team.approval_valid_days); see checklists/policy/approvals.py."""
     return len(approvals.counting_approvals(release))

@@ -6,7 +6,7 @@
   another team's checklist.
 - Publishing makes the draft the team's template. Releases already open keep the items they
   were created with (a copy, DESIGN "Domain"); new releases start from the new version.
-- YAML export and import stay (checklists/template_files.py): an import replaces the draft's items.
+- YAML export and import stay (checklists/checklist_format/files.py): an import replaces the draft's items.
 
 Each function locks the team row like checklists/workflow/teams.py and writes one audit event
 `team.checklist_*` with `before` and `after`.
@@ -21,17 +21,11 @@ from django.contrib.auth.models import User
 from django.db.models import Max
 from django.utils import timezone
 
-from ..checklist_diff import diff_items, item_dict
+from ..checklist_format.diff import diff_items, item_dict
+from ..checklist_format.files import CATEGORIES, ChecklistFileError, parse_checklist
 from ..errors import InvalidInput, NotFound, TransitionError
-from ..models import ChecklistTemplate, Team, TemplateItem
-from ..template_files import (
-    CATEGORIES,
-    NEVER_WAIVABLE_KINDS,
-    TemplateFileError,
-    parse_template,
-    valid_satisfied_by,
-)
-from .base import _audit
+from ..models import ChecklistTemplate, Team, TemplateItem, satisfied_by
+from .base import FieldErrors, _audit
 from .teams import _lock_team, _require_manager
 from .transactions import write_transaction
 
@@ -127,7 +121,7 @@ def start_draft(team: Team | str, *, actor: User | None) -> ChecklistTemplate:
 
 def clean_item(data: dict, *, existing: list[TemplateItem], editing: TemplateItem | None) -> dict:
     """Validate one item's fields; raise InvalidInput naming each problem."""
-    errors: dict[str, list[str]] = {}
+    errors = FieldErrors()
     cleaned: dict[str, Any] = {}
     key = data.get("key")
     key = key.strip() if isinstance(key, str) else ""
@@ -151,20 +145,19 @@ def clean_item(data: dict, *, existing: list[TemplateItem], editing: TemplateIte
     if not isinstance(help_text, str) or len(help_text) > HELP_MAX or "\x00" in help_text:
         errors["help"] = [f"At most {HELP_MAX} characters."]
     cleaned["help"] = help_text if isinstance(help_text, str) else ""
-    satisfied_by = data.get("satisfied_by") or "manual"
-    if not isinstance(satisfied_by, str) or not valid_satisfied_by(satisfied_by):
+    how = data.get("satisfied_by") or satisfied_by.MANUAL
+    if not isinstance(how, str) or not satisfied_by.is_valid(how):
         errors["satisfied_by"] = ["manual, signoff, field:<release field> or scan:<scanner>."]
     else:
-        twins = [i for i in existing if i is not editing and i.satisfied_by == satisfied_by]
-        if twins and satisfied_by != "manual" and not satisfied_by.startswith("field:"):
-            errors["satisfied_by"] = [f"The item {twins[0].key} is satisfied by {satisfied_by} already."]
-    cleaned["satisfied_by"] = satisfied_by
+        twins = [i for i in existing if i is not editing and i.satisfied_by == how]
+        if twins and satisfied_by.kind(how) not in satisfied_by.SHAREABLE:
+            errors["satisfied_by"] = [f"The item {twins[0].key} is satisfied by {how} already."]
+    cleaned["satisfied_by"] = how
     cleaned["required"] = data.get("required") is True
     cleaned["waivable"] = data.get("waivable") is True
-    if cleaned["waivable"] and str(satisfied_by).partition(":")[0] in NEVER_WAIVABLE_KINDS:
+    if cleaned["waivable"] and satisfied_by.kind(str(how)) in satisfied_by.NEVER_WAIVABLE:
         errors["waivable"] = ["A sign-off can never be waived."]
-    if errors:
-        raise InvalidInput("The checklist item is invalid; nothing was changed.", details=errors)
+    errors.refuse("The checklist item is invalid; nothing was changed.")
     return cleaned
 
 
@@ -266,8 +259,8 @@ def import_draft(team: Team | str, *, actor: User | None, text: str) -> Checklis
     team = _lock_team(team)
     _require_manager(actor, team)
     try:
-        spec = parse_template(text)
-    except TemplateFileError as exc:
+        spec = parse_checklist(text)
+    except ChecklistFileError as exc:
         raise InvalidInput(f"The file is not a checklist: {exc}.", details={"file": [str(exc)]}) from None
     if len(spec.items) > MAX_ITEMS:
         raise InvalidInput(
@@ -324,11 +317,7 @@ def publish_problems(items: list[TemplateItem]) -> list[str]:
         problems.append("A checklist needs at least one item.")
     seen: dict[str, str] = {}
     for item in items:
-        if (
-            item.satisfied_by in seen
-            and item.satisfied_by != "manual"
-            and not item.satisfied_by.startswith("field:")
-        ):
+        if item.satisfied_by in seen and satisfied_by.kind(item.satisfied_by) not in satisfied_by.SHAREABLE:
             problems.append(
                 f"{item.key} and {seen[item.satisfied_by]} are both satisfied by {item.satisfied_by}."
             )

@@ -24,8 +24,8 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
-from ..identity import mapping
 from ..models import MANAGERS_GROUP, ExternalIdentity, Membership, Team
+from ..policy import group_roles as mapping
 from .base import _audit
 from .transactions import write_transaction
 

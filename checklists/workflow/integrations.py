@@ -1,7 +1,7 @@
 """What GitHub, GitLab and Slack bring in: deployments that wait for the gate, linked Slack accounts.
 
 The integrations only carry requests and answers: a deployment's answer is the gate's
-(gate.gate_status), a press in Slack is `sign_off` by the linked user, with every rule of it.
+(checklists/policy/gate.py), a press in Slack is `sign_off` by the linked user, with every rule of it.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from ..errors import InvalidInput, NotAllowed, TransitionError
-from ..integrations import github, outbox, slack
-from ..integrations.models import DeploymentCheck, IntegrationDelivery, SlackAccount
+from ..integrations import deliveries, github, slack
 from ..models import Release
+from ..models.integrations import DeploymentCheck, IntegrationDelivery, SlackAccount
+from ..policy.gate import gate_status
 from .base import Status, _audit, _bump, _lock
-from .gate import gate_status
 from .transactions import write_transaction
 
 CLOSED_FOR_GOOD = (Status.DEPLOYED, Status.ROLLED_BACK, Status.CANCELLED)
@@ -51,7 +51,7 @@ def _cut(text: str) -> str:
 def _answer(check: DeploymentCheck, state: str, comment: str) -> None:
     check.state, check.comment, check.answered_at = state, comment, timezone.now()
     check.save(update_fields=["state", "comment", "answered_at"])
-    outbox.log(
+    deliveries.log(
         IntegrationDelivery.Kind.GITHUB_DEPLOYMENT,
         release=check.release,
         deployment_check=check,

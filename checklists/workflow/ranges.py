@@ -25,9 +25,10 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .. import abilities, independence, shipping
+from ..effects import outbox
 from ..errors import TransitionError
 from ..models import CommitRange, RangeOverride, Release, SignOff
+from ..policy import abilities, independence, shipping
 from .base import (
     Status,
     _audit,
@@ -41,28 +42,6 @@ from .transactions import write_transaction
 logger = logging.getLogger(__name__)
 RangeStatus = CommitRange.Status
 OPEN_STATUSES = (Status.DRAFT, Status.IN_REVIEW, Status.APPROVED)
-
-
-def _enqueue_read(range_id: int) -> None:
-    from .. import tasks  # tasks import the workflow
-
-    try:
-        tasks.read_commit_range.delay(range_id)
-    except Exception:  # noqa: BLE001 - any broker failure; the pending row is the source of truth
-        logger.warning(
-            "could not enqueue the read of range %s; the sweep will retry", range_id, exc_info=True
-        )
-
-
-def _enqueue_repoint(repository_id: int) -> None:
-    from .. import tasks
-
-    try:
-        tasks.repoint_releases.delay(repository_id)
-    except Exception:  # noqa: BLE001 - the sweep finds releases whose production moved
-        logger.warning(
-            "could not enqueue re-pointing repository %s; the sweep will", repository_id, exc_info=True
-        )
 
 
 def point_at_range(release: Release, *, retry_unreadable: bool = False) -> CommitRange:
@@ -85,7 +64,7 @@ def point_at_range(release: Release, *, retry_unreadable: bool = False) -> Commi
         )
         rng.refresh_from_db()
     if rng.status == RangeStatus.PENDING:
-        transaction.on_commit(lambda pk=rng.pk: _enqueue_read(pk))
+        outbox.on_commit(outbox.READ_COMMIT_RANGE, rng.pk)  # if the broker is down, the sweep sends it
     release.commit_range = rng
     return rng
 

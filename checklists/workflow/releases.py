@@ -6,12 +6,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import transaction
 from django.utils import timezone
 
-from .. import abilities, approvals, followups, notifications, permissions, webhooks
+from ..effects import emails, outbox, webhooks
 from ..errors import InvalidInput, NotAllowed, NotFound, TransitionError
-from ..integrations import outbox
+from ..integrations import deliveries
 from ..models import (
     EVIDENCE_MAX,
     LONG_TEXT_MAX,
@@ -25,24 +24,27 @@ from ..models import (
     Team,
     checklist_digest,
 )
+from ..policy import abilities, approvals, permissions
+from . import followups
 from .base import (
+    FieldErrors,
     State,
     Status,
     _audit,
     _bump,
-    _clean_text,
     _field_state,
     _lock,
     _make_approvals_stale,
     _require_member,
     _require_open,
     _scan_statuses,
+    checked_text,
     clean_commit,
     clean_release_data,
     count_current_approvals,
     resolve_repository,
 )
-from .ranges import _enqueue_repoint, point_at_range
+from .ranges import point_at_range
 from .scans import _create_scan_runs
 from .transactions import write_transaction
 
@@ -79,7 +81,7 @@ def create_release(*, actor: User, team: Team | str, data: dict) -> Release:
             waivable=spec.waivable,
             satisfied_by=spec.satisfied_by,
         )
-        if item.kind == "field" and release.field_value(item.argument):
+        if item.is_field and release.field_value(item.argument):
             item.state, item.set_at = State.DONE, now
         items.append(item)
     ChecklistItem.objects.bulk_create(items)
@@ -92,7 +94,7 @@ def create_release(*, actor: User, team: Team | str, data: dict) -> Release:
         commit=release.commit,
         template=str(template),
     )
-    outbox.on_release_changed(release)  # the commit's first status: pending
+    deliveries.on_release_changed(release)  # the commit's first status: pending
     return release
 
 
@@ -126,7 +128,7 @@ def update_release(release: Release | int, *, actor: User, data: dict) -> Releas
         release.scans.filter(current=True).update(current=False)
     if "commit" in changed or "repository" in changed:
         # Every commit-bound item is open again; whoever chose the new code may not approve it.
-        reopened = release.items.filter(satisfied_by__startswith="scan:").exclude(state=State.OPEN)
+        reopened = release.items.scans().exclude(state=State.OPEN)
         payload["reopened_scan_items"] = sorted(reopened.values_list("key", flat=True))
         reopened.update(
             state=State.OPEN, scan=None, evidence="", evidence_commit="", reason="", set_by=None, set_at=None
@@ -138,7 +140,7 @@ def update_release(release: Release | int, *, actor: User, data: dict) -> Releas
             payload["contributor"] = actor.get_username()
         changed["commit_range"] = point_at_range(release)
     now = timezone.now()
-    for item in release.items.filter(satisfied_by__startswith="field:"):
+    for item in release.items.fields():
         if item.state in (State.WAIVED, State.NOT_APPLICABLE):
             continue
         derived = _field_state(release, item)
@@ -172,16 +174,13 @@ def set_item_state(
         raise InvalidInput(
             f"Unknown state {state!r}.", details={"state": [f"One of {', '.join(State.values)}."]}
         )
-    errors: dict[str, list[str]] = {}
-    evidence = (
-        item.evidence if evidence is None else _clean_text("evidence", evidence, errors, limit=EVIDENCE_MAX)
-    )
-    reason = item.reason if reason is None else _clean_text("reason", reason, errors, limit=EVIDENCE_MAX)
-    if errors:
-        raise InvalidInput("The item change has invalid fields.", details=errors)
+    errors = FieldErrors()
+    evidence = item.evidence if evidence is None else errors.text("evidence", evidence, limit=EVIDENCE_MAX)
+    reason = item.reason if reason is None else errors.text("reason", reason, limit=EVIDENCE_MAX)
+    errors.refuse("The item change has invalid fields.")
     _check_item_change(release, item, state, reason)
 
-    if state == State.OPEN and item.kind == "field":
+    if state == State.OPEN and item.is_field:
         state = _field_state(release, item)
     if state in (State.DONE, State.OPEN):
         reason = ""
@@ -205,20 +204,20 @@ def set_item_state(
 
 
 def _check_item_change(release: Release, item: ChecklistItem, state: str, reason: str) -> None:
-    if item.kind == "signoff":
+    if item.is_signoff:
         raise InvalidInput("This item is satisfied by approvals from reviewers, not by hand.")
     if state == State.FAILED:
         raise InvalidInput("Only an automated check can fail an item.")
-    if state == State.DONE and item.kind == "scan":
+    if state == State.DONE and item.is_scan:
         raise InvalidInput(
             "This item is ticked by its scan; re-run the scan"
             + (" or waive it on a hotfix." if item.state == State.FAILED else ".")
         )
-    if state == State.DONE and item.kind == "field":
+    if state == State.DONE and item.is_field:
         raise InvalidInput(
             f"This item follows the release's {item.argument.replace('_', ' ')}; fill that in."
         )
-    if state == State.OPEN and item.kind == "scan" and item.state == State.FAILED:
+    if state == State.OPEN and item.is_scan and item.state == State.FAILED:
         raise InvalidInput("A failed automated check re-opens only by re-running its scan.")
     if state in (State.WAIVED, State.NOT_APPLICABLE):
         if not item.waivable:
@@ -244,7 +243,7 @@ def submit(release: Release | int, *, actor: User) -> Release:
     release.signoffs.filter(stale=False).update(stale=True)
     pending = [
         item.argument
-        for item in release.items.filter(satisfied_by__startswith="scan:", state=State.OPEN)
+        for item in release.items.scans().filter(state=State.OPEN)
         if item.argument not in _scan_statuses(release)
     ]
     runs = _create_scan_runs(release, actor, pending, force=False)
@@ -254,9 +253,9 @@ def submit(release: Release | int, *, actor: User) -> Release:
     extra = {"followups_opened": [f.item_key for f in opened]} if opened else {}
     _audit(release, actor, "release.submitted", queued_scans=[run.scanner for run in runs], **extra)
     webhooks.emit(release, "submitted", queued_scans=[run.scanner for run in runs])
-    notifications.on_submitted(release)
-    notifications.on_event(release, "submitted")
-    outbox.on_submitted(release)  # the team's Slack channel, with Approve / Reject
+    emails.on_submitted(release)
+    emails.on_event(release, "submitted")
+    deliveries.on_submitted(release)  # the team's Slack channel, with Approve / Reject
     return release
 
 
@@ -286,10 +285,9 @@ def sign_off(
     facts = abilities.Facts(release)
     if refusal := abilities.reviewer_refusal(actor, release, facts):
         raise refusal
-    errors: dict[str, list[str]] = {}
-    comment = _clean_text("comment", comment, errors, limit=LONG_TEXT_MAX)
-    if errors:
-        raise InvalidInput("The sign-off has invalid fields.", details=errors)
+    comment = checked_text(
+        "comment", comment, limit=LONG_TEXT_MAX, message="The sign-off has invalid fields."
+    )
     if refusal := abilities.signoff_refusal(actor, release, facts, decision=decision):
         raise refusal
     if decision == SignOff.Decision.REJECT and not comment.strip():
@@ -327,7 +325,7 @@ def sign_off(
             payload["missing"] = missing
         if not missing:
             now = timezone.now()
-            release.items.filter(satisfied_by="signoff").update(state=State.DONE, set_by=actor, set_at=now)
+            release.items.signoff().update(state=State.DONE, set_by=actor, set_at=now)
             _bump(release, status=Status.APPROVED, approved_at=now)
             payload["status"] = Status.APPROVED
         else:
@@ -337,8 +335,8 @@ def sign_off(
         _bump(release, status=Status.DRAFT, submitted_at=None)
         payload["status"] = Status.DRAFT
     _audit(release, actor, f"signoff.{decision}", **payload)
-    notifications.on_decision(signoff, release_status=release.status)
-    notifications.on_event(release, "approved" if decision == SignOff.Decision.APPROVE else "rejected")
+    emails.on_decision(signoff, release_status=release.status)
+    emails.on_event(release, "approved" if decision == SignOff.Decision.APPROVE else "rejected")
     webhooks.emit(
         release,
         "approved" if decision == SignOff.Decision.APPROVE else "rejected",
@@ -361,10 +359,9 @@ def deploy(
         raise TransitionError(f"Commit {commit} is not the approved commit {release.commit}.")
     changes: dict[str, Any] = {"status": Status.DEPLOYED, "deployed_at": timezone.now()}
     if version_after:
-        errors: dict[str, list[str]] = {}
-        version_after = _clean_text("version_after", version_after, errors, limit=VERSION_MAX).strip()
-        if errors:
-            raise InvalidInput("Invalid version.", details=errors)
+        version_after = checked_text(
+            "version_after", version_after, limit=VERSION_MAX, message="Invalid version."
+        ).strip()
         if release.version_after and version_after != release.version_after:
             raise TransitionError(
                 f"Version {version_after} is not the approved version after {release.version_after}."
@@ -375,9 +372,9 @@ def deploy(
     _bump(release, **changes)
     _audit(release, actor, "release.deployed", commit=release.commit, version_after=release.version_after)
     webhooks.emit(release, "deployed", commit=release.commit, version_after=release.version_after)
-    notifications.on_event(release, "deployed")
+    emails.on_event(release, "deployed")
     # Production moved: the other open releases of this repository ship something else now.
-    transaction.on_commit(lambda pk=release.repository_id: _enqueue_repoint(pk))
+    outbox.on_commit(outbox.REPOINT_RELEASES, release.repository_id)  # the sweep finds what it misses
     return release
 
 
@@ -385,10 +382,7 @@ def deploy(
 def rollback(release: Release | int, *, actor: User, reason: str) -> Release:
     """Record that a deployed release was rolled back, and why."""
     release = _lock(release)
-    errors: dict[str, list[str]] = {}
-    reason = _clean_text("reason", reason, errors, limit=LONG_TEXT_MAX)
-    if errors:
-        raise InvalidInput("Invalid reason.", details=errors)
+    reason = checked_text("reason", reason, limit=LONG_TEXT_MAX, message="Invalid reason.")
     if refusal := abilities.rollback_refusal(actor, release, abilities.Facts(release)):
         raise refusal
     if not reason.strip():
@@ -396,9 +390,9 @@ def rollback(release: Release | int, *, actor: User, reason: str) -> Release:
     _bump(release, status=Status.ROLLED_BACK, rolled_back_at=timezone.now(), rollback_reason=reason)
     _audit(release, actor, "release.rolled_back", reason=reason)
     webhooks.emit(release, "rolled_back", reason=reason)
-    notifications.on_event(release, "rolled_back")
+    emails.on_event(release, "rolled_back")
     # Production is the release before this one again.
-    transaction.on_commit(lambda pk=release.repository_id: _enqueue_repoint(pk))
+    outbox.on_commit(outbox.REPOINT_RELEASES, release.repository_id)  # the sweep finds what it misses
     return release
 
 
@@ -408,10 +402,7 @@ def cancel(release: Release | int, *, actor: User, reason: str = "") -> Release:
     release = _lock(release)
     if refusal := abilities.cancel_refusal(actor, release, abilities.Facts(release)):
         raise refusal
-    errors: dict[str, list[str]] = {}
-    reason = _clean_text("reason", reason, errors, limit=LONG_TEXT_MAX)
-    if errors:
-        raise InvalidInput("Invalid reason.", details=errors)
+    reason = checked_text("reason", reason, limit=LONG_TEXT_MAX, message="Invalid reason.")
     release.signoffs.filter(stale=False).update(stale=True)
     _bump(release, status=Status.CANCELLED, cancelled_at=timezone.now())
     _audit(release, actor, "release.cancelled", reason=reason)

@@ -2,7 +2,7 @@
 
 Staff or the team's owner registers a repository (page, API, admin, `manage.py
 add_repository`); the location is checked against this installation's rules
-(checklists/locations.py) and stored in its canonical form, with its credentials. The
+(checklists/git/locations.py) and stored in its canonical form, with its credentials. The
 credentials are never shown again and never written to the audit log.
 """
 
@@ -13,10 +13,11 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 
-from .. import locations, team_policy
 from ..errors import InvalidInput, NotAllowed, NotFound
+from ..git import locations
 from ..models import Repository, Team
-from .base import _audit
+from ..policy import teams as team_policy
+from .base import FieldErrors, _audit
 from .transactions import write_transaction
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
@@ -49,7 +50,7 @@ def _team(team: Team | str) -> Team:
 def clean_credentials(location: locations.Location, credentials: Credentials | None) -> Credentials:
     """Check credentials against the kind of location they are for; raise InvalidInput."""
     credentials = credentials or Credentials()
-    errors: dict[str, list[str]] = {}
+    errors = FieldErrors()
     username, token, key = (credentials.username or "").strip(), (credentials.token or "").strip(), ""
     if credentials.ssh_key:
         key = credentials.ssh_key.replace("\r\n", "\n").strip()
@@ -65,8 +66,7 @@ def clean_credentials(location: locations.Location, credentials: Credentials | N
         errors["token"] = ["A user name and token are for https:// repositories; ssh:// ones take a key."]
     if location.kind != "ssh" and key:
         errors["ssh_key"] = ["A key is for ssh:// repositories."]
-    if errors:
-        raise InvalidInput("The repository's credentials are invalid.", details=errors)
+    errors.refuse("The repository's credentials are invalid.")
     return Credentials(username, token, key)
 
 

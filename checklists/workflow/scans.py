@@ -8,19 +8,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .. import notifications, webhooks
+from ..effects import emails, outbox, webhooks
 from ..errors import InvalidInput
-from ..junit import JUnitSummary, parse_junit
 from ..models import (
     Release,
     ScanRun,
     TestReport,
 )
-from ..template_files import SCANNERS
+from ..scans import registry
+from ..scans.junit import JUnitSummary, parse_junit
 from .base import (
     State,
     _audit,
@@ -37,17 +36,6 @@ from .transactions import write_transaction
 logger = logging.getLogger(__name__)
 
 # --- scans -------------------------------------------------------------------
-
-
-def _enqueue_scan(run_id: int) -> None:
-    # Imported here: tasks import this module. If the broker is down the run stays
-    # `queued` in the database and the periodic sweep enqueues it later.
-    from .. import tasks
-
-    try:
-        tasks.run_scan.delay(run_id)
-    except Exception:  # noqa: BLE001 - any broker failure; the row is the source of truth
-        logger.warning("could not enqueue scan run %s; the sweep will retry", run_id, exc_info=True)
 
 
 def _create_scan_runs(
@@ -74,7 +62,7 @@ def _create_scan_runs(
             owner=release.team.owner,
             correlation_id=_correlation_id(),
         )
-        transaction.on_commit(lambda pk=run.pk: _enqueue_scan(pk))
+        outbox.on_commit(outbox.RUN_SCAN, run.pk)  # if the broker is down, the sweep sends it
         created.append(run)
     return created
 
@@ -87,9 +75,9 @@ def request_scans(
     release = _lock(release)
     _require_open(release)
     _require_member(actor, release)
-    on_checklist = sorted({i.argument for i in release.items.filter(satisfied_by__startswith="scan:")})
+    on_checklist = sorted({i.argument for i in release.items.scans()})
     wanted = on_checklist if scanners is None else list(dict.fromkeys(scanners))
-    unknown = [name for name in wanted if name not in SCANNERS or name not in on_checklist]
+    unknown = [name for name in wanted if name not in registry.NAMES or name not in on_checklist]
     if unknown:
         raise InvalidInput(
             f"Not a scanner of this checklist: {', '.join(map(str, unknown))}.",
@@ -99,9 +87,7 @@ def request_scans(
     if not runs:
         return list(release.scans.filter(current=True, commit=release.commit, scanner__in=wanted))
     # A forced re-run re-opens the items it will decide again.
-    reopened = release.items.filter(
-        satisfied_by__in=[f"scan:{run.scanner}" for run in runs], state__in=[State.DONE, State.FAILED]
-    )
+    reopened = release.items.scans([run.scanner for run in runs]).filter(state__in=[State.DONE, State.FAILED])
     payload: dict[str, Any] = {"scanners": [run.scanner for run in runs], "force": force}
     if reopened.update(state=State.OPEN, scan=None, set_by=None, set_at=None):
         payload.update(_make_approvals_stale(release))
@@ -168,7 +154,7 @@ def record_scan_result(
         "status": status,
         "findings": len(run.findings),
     }
-    item = release.items.filter(satisfied_by=f"scan:{run.scanner}").first()
+    item = release.items.scans([run.scanner]).first()
     applies = (
         run.current
         and run.commit == release.commit
@@ -197,11 +183,11 @@ def record_scan_result(
             findings=len(run.findings),
             error=run.error,
         )
-        notifications.on_event(release, "scan_failed")
+        emails.on_event(release, "scan_failed")
     return run
 
 
-# --- test reports and the deploy gate ------------------------------------------
+# --- test reports ----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -241,6 +227,6 @@ def store_test_report(
         release, actor, "test_report.uploaded", report=report.pk, commit=commit, size=report.size, **counts
     )
     runs = []
-    if commit == release.commit and release.items.filter(satisfied_by="scan:tests").exists():
+    if commit == release.commit and release.items.scans(["tests"]).exists():
         runs = request_scans(release, actor=actor, scanners=["tests"], force=True)
     return TestReportResult(report=report, summary=summary, scans=runs)

@@ -1,7 +1,7 @@
 """A team's settings, people, reviewer groups, freeze windows and webhooks, changed by its owners.
 
 Every function here:
-- refuses through checklists/team_policy.py (staff, or an owner of the team);
+- refuses through checklists/policy/teams.py (staff, or an owner of the team);
 - locks the team row FOR NO KEY UPDATE (changes to one team queue behind each other, while
   releases of the team are still created: their foreign-key checks take KEY SHARE locks,
   which NO KEY UPDATE does not block) and never a release row (docs/reliability.md);
@@ -22,15 +22,16 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db.models import Q
 
-from .. import netguard, team_policy
 from ..errors import InvalidInput, NotAllowed, NotFound, TransitionError
+from ..git import netguard
 from ..models import (
     SLUG_VALIDATOR,
     WEBHOOK_EVENTS,
     Membership,
     Team,
 )
-from .base import _audit
+from ..policy import teams as team_policy
+from .base import FieldErrors, _audit
 from .transactions import write_transaction
 
 Role = Membership.Role
@@ -171,7 +172,7 @@ def probe_url_problem(url: str) -> str:
 
 def clean_settings(team: Team, data: dict) -> dict:
     """Validate the settings in `data` (only those given); raise InvalidInput naming each problem."""
-    errors: dict[str, list[str]] = {}
+    errors = FieldErrors()
     unknown = set(data) - set(SETTING_FIELDS)
     if unknown:
         errors.update({name: ["Unknown or read-only setting."] for name in sorted(unknown)})
@@ -233,8 +234,7 @@ def clean_settings(team: Team, data: dict) -> dict:
             errors["notify_events"] = [f"Choose from {', '.join(WEBHOOK_EVENTS)}."]
             events = []
         cleaned["notify_events"] = [e for e in WEBHOOK_EVENTS if e in events]
-    if errors:
-        raise InvalidInput("Some settings are invalid; nothing was changed.", details=errors)
+    errors.refuse("Some settings are invalid; nothing was changed.")
     return cleaned
 
 
@@ -256,7 +256,7 @@ def create_team(*, actor: User | None, name: str, slug: str, owner: User | str |
     """Open a new team; its first owner (the actor unless staff names someone) is also a reviewer."""
     if refusal := team_creation_refusal(actor):
         raise refusal
-    errors: dict[str, list[str]] = {}
+    errors = FieldErrors()
     name = name.strip() if isinstance(name, str) else ""
     slug = slug.strip().lower() if isinstance(slug, str) else ""
     if not 1 <= len(name) <= 100:
@@ -284,8 +284,7 @@ def create_team(*, actor: User | None, name: str, slug: str, owner: User | str |
         first_owner = actor
     if first_owner is None and "owner" not in errors:
         errors["owner"] = ["Name the team's first owner."]
-    if errors:
-        raise InvalidInput("The team cannot be opened as given.", details=errors)
+    errors.refuse("The team cannot be opened as given.")
     team = Team.objects.create(name=name, slug=slug, owner=first_owner)
     Membership.objects.create(team=team, user=first_owner, role=Role.REVIEWER, owner=True)
     _team_audit(

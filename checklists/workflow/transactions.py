@@ -7,7 +7,7 @@
   can start again.
 - When an outermost write commits, the request (or task) notes it, so that a database
   error after the commit is never answered with "nothing was changed"
-  (checklists/middleware.py).
+  (checklists/web/middleware.py).
 """
 
 from __future__ import annotations

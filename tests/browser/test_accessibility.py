@@ -16,8 +16,8 @@ from playwright.sync_api import expect
 from checklists import workflow
 from checklists.models import FreezeWindow, Release, ReviewerGroup, ScanRun
 
-from .conftest import sign_in, sign_out
-from .test_journey import finish_queued_scans
+from ..helpers.browser import sign_in, sign_out
+from ..helpers.release_steps import finish_queued_scans
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -93,7 +93,7 @@ def test_every_page_of_the_journey_is_accessible_and_quiet(
     expect(page.get_by_test_id("status")).to_have_text("In review")
     axe("release page, in review with scans running")
     finish_queued_scans(release)
-    from tests.factories import read_range
+    from tests.helpers.release_steps import read_range
 
     read_range(release)
     visit(page, base, f"/releases/{release.pk}/review/", axe, "review page (author)")

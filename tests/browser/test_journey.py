@@ -7,25 +7,15 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from checklists import workflow
-from checklists.models import ChecklistItem, Release, ScanRun
+from checklists.models import ChecklistItem, Release
 from checklists.templatetags.releasegate import dom_id
-from tests.factories import read_range
+from tests.helpers.release_steps import finish_queued_scans, read_range
 
-from .conftest import PHONE, sign_in, sign_out
+from ..helpers.browser import PHONE, sign_in, sign_out
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 COMMIT = "3f2a9c1d" * 5
-
-
-def finish_queued_scans(release: Release) -> int:
-    """Record a pass for every queued scan, as a worker would (the edge of the world for a UI test)."""
-    runs = list(ScanRun.objects.filter(release=release, current=True, status=ScanRun.Status.QUEUED))
-    for run in runs:
-        workflow.claim_scan(run.pk)
-        workflow.record_scan_result(run.pk, status=ScanRun.Status.PASSED, summary={"files": 12})
-    return len(runs)
 
 
 def test_author_reviewer_and_manager_journey(live_server, page, team, alice, bob, carol, tmp_path):

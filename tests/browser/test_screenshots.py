@@ -14,9 +14,10 @@ from django.utils import timezone
 
 from checklists import workflow
 from checklists.models import Membership, Release, ScanRun, Team
-from tests.factories import UserFactory, add_member, make_release, read_range
+from tests.helpers.factories import UserFactory, add_member, make_release
+from tests.helpers.release_steps import read_range
 
-from .conftest import PASSWORD, PHONE, sign_in
+from ..helpers.browser import PASSWORD, PHONE, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -67,7 +68,7 @@ def _more_history() -> None:
 
 @pytest.mark.skipif(not os.environ.get("RELEASEGATE_SCREENSHOTS"), reason="set RELEASEGATE_SCREENSHOTS=1")
 def test_screenshots(live_server, browser_context, settings):
-    from tests.conftest import ensure_default_template
+    from tests.helpers.factories import ensure_default_template
 
     ensure_default_template()
     settings.RELEASEGATE_DEMO = True

@@ -5,7 +5,7 @@ from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
 from checklists.models import MANAGERS_GROUP, Membership
-from tests.idp.harness import configure, provider_available, start_provider
+from tests.helpers.identity_provider import configure, provider_available, start_provider
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -17,9 +17,9 @@ from checklists.models import (
     TestReport,
     Webhook,
 )
-from tests.factories import UserFactory, ensure_default_template
+from tests.helpers.factories import UserFactory, ensure_default_template
 
-from .conftest import sign_in, sign_out
+from ..helpers.browser import sign_in, sign_out
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

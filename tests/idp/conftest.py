@@ -1,4 +1,4 @@
-"""Sign-in through a real OpenID Connect provider process (tests/idp/harness.py).
+"""Sign-in through a real OpenID Connect provider process (tests/helpers/identity_provider.py).
 
 These tests need Node.js and `npm ci --prefix tests/idp/provider`; .ci/legs/30-browser.sh
 installs it and runs them (`-m "browser or idp"`). Elsewhere they are skipped with that reason.
@@ -6,7 +6,7 @@ installs it and runs them (`-m "browser or idp"`). Elsewhere they are skipped wi
 
 import pytest
 
-from .harness import configure, provider_available, start_provider
+from ..helpers.identity_provider import configure, provider_available, start_provider
 
 
 def pytest_collection_modifyitems(config, items):

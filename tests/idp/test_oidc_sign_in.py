@@ -19,9 +19,9 @@ from django.core.cache import cache
 
 from checklists.identity import discovery
 from checklists.models import MANAGERS_GROUP, AuditEvent, ExternalIdentity, Membership
-from tests.factories import add_member
+from tests.helpers.factories import add_member
 
-from .harness import free_port, walk_to_callback
+from ..helpers.identity_provider import free_port, walk_to_callback
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

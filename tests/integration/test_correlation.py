@@ -9,9 +9,9 @@ import pytest
 
 from checklists.models import ScanRun
 from checklists.scans.demo import make_demo_repository
-from tests.api_helpers import client_for, release_url
-from tests.conftest import tick_manual_items
-from tests.factories import make_release
+from tests.helpers.api import client_for, release_url
+from tests.helpers.factories import make_release
+from tests.helpers.release_steps import tick_manual_items
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

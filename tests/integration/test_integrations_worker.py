@@ -2,7 +2,7 @@
 
 A GitHub deployment waits for releasegate and proceeds when bob approves: the worker answers
 the waiting deployment and sets the commit status; bob's press in Slack is answered on the
-response_url by the worker. GitHub and Slack are a local server (tests/fake_providers.py).
+response_url by the worker. GitHub and Slack are a local server (tests/helpers/providers.py).
 """
 
 from __future__ import annotations
@@ -20,23 +20,14 @@ from urllib.parse import urlencode
 import pytest
 
 from checklists import workflow
-from checklists.integrations.models import DeploymentCheck, SlackChannel
-from tests.conftest import GITHUB_REPOSITORY, ready_for_review
-from tests.factories import make_release, register
-from tests.fake_providers import INSTALLATION_ID, start
-from tests.integration.conftest import WorkerPool, worker_env
+from checklists.models.integrations import DeploymentCheck, SlackChannel
+from tests.helpers.factories import make_release, register
+from tests.helpers.processes import WorkerPool, wait_for, worker_env
+from tests.helpers.providers import GITHUB_REPOSITORY, INSTALLATION_ID, start
+from tests.helpers.release_steps import ready_for_review
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PORTS = range(8155, 8160)  # this suite's own ports; only 127.0.0.1 is contacted
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture

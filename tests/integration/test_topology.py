@@ -23,19 +23,10 @@ import pytest
 from rest_framework.authtoken.models import Token
 
 from checklists.scans.demo import make_demo_repository
-from tests.factories import UserFactory
-from tests.integration.conftest import ROOT, ProtectedEndpoint, Worker, _database_url, worker_env
+from tests.helpers.factories import UserFactory
+from tests.helpers.processes import ROOT, ProtectedEndpoint, Worker, database_url, free_port, worker_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def free_port() -> int:
-    """A port nobody listens on now (two runs of the suite on one machine must not meet)."""
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 JUNIT = b'<testsuite name="s" tests="3" failures="0" errors="0"><testcase name="a"/></testsuite>'
@@ -118,7 +109,7 @@ def cluster(tmp_path):
     webs, workers = [], []
     try:
         for port in (free_port(), free_port()):
-            env = {**os.environ, "DATABASE_URL": _database_url(), "CELERY_BROKER_URL": broker,
+            env = {**os.environ, "DATABASE_URL": database_url(), "CELERY_BROKER_URL": broker,
                    "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING", **common}  # fmt: skip
             webs.append(Web(port, tmp_path, env))
         for n in (1, 2):

@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from django.conf import settings
 
 from checklists import workflow
 from checklists.models import AuditEvent, ChecklistItem, ScanRun
 from checklists.scans.demo import make_demo_repository
-from tests.factories import make_release
-from tests.integration.conftest import ProtectedEndpoint
+from tests.helpers.factories import make_release
+from tests.helpers.processes import ProtectedEndpoint, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 REPO_SCANS = ["secrets", "mock_flag", "env_credentials", "debug_off"]
 PROBE_PORT = 8102  # this suite's own port; only 127.0.0.1 is ever contacted
 SLOW_SECONDS = 2.5
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def all_final(release, count):

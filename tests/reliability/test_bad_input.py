@@ -25,8 +25,8 @@ from checklists.models import (
     SignOff,
     TestReport,
 )
-from tests.api_helpers import API, client_for, release_url
-from tests.factories import release_data, sha
+from tests.helpers.api import API, client_for, release_url
+from tests.helpers.factories import release_data, sha
 
 pytestmark = pytest.mark.reliability
 MANUAL = "correctness.tests-pass-locally"  # replaced by a real manual key in the fixture

@@ -1,4 +1,4 @@
-"""A view that loses the database answers 503 with Retry-After (checklists/middleware.py), never 500.
+"""A view that loses the database answers 503 with Retry-After (checklists/web/middleware.py), never 500.
 
 The live version (a real PostgreSQL refusing connections, then recovering) is in
 test_live_outages.py; here the database driver is made to fail at the edge.
@@ -12,7 +12,7 @@ import pytest
 from django.db import InterfaceError, OperationalError
 from django.test import Client
 
-from tests.api_helpers import client_for, release_url
+from tests.helpers.api import client_for, release_url
 
 pytestmark = pytest.mark.reliability
 

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from checklists.models import Release
-from tests.factories import make_release
+from tests.helpers.factories import make_release
 
 pytestmark = pytest.mark.reliability
 
@@ -38,7 +38,7 @@ def test_from_and_until_include_whole_days(team, alice):
 
 
 def test_date_filters_compare_created_at_itself(team, alice):
-    from checklists.filters import HistoryFilter
+    from checklists.web.filters import HistoryFilter
 
     sql = str(
         HistoryFilter({"since": "2026-03-02", "until": "2026-03-05"}, queryset=Release.objects.all()).qs.query
@@ -82,7 +82,7 @@ def test_history_and_its_export_take_the_first_and_last_day_of_the_calendar(team
     ],
 )
 def test_the_api_list_takes_datetimes_whose_utc_time_is_off_the_calendar(team, alice, params, found):
-    from tests.api_helpers import API, client_for
+    from tests.helpers.api import API, client_for
 
     make_release(team, alice, title="now")
     response = client_for(alice).get(f"{API}/releases/", params)
@@ -91,7 +91,7 @@ def test_the_api_list_takes_datetimes_whose_utc_time_is_off_the_calendar(team, a
 
 
 def test_in_utc_holds_edge_moments_to_the_calendar():
-    from checklists.filters import EARLIEST, LATEST, in_utc
+    from checklists.web.filters import EARLIEST, LATEST, in_utc
 
     assert in_utc(datetime.fromisoformat("9999-12-31T23:00:00-05:00")) == LATEST
     assert in_utc(datetime.fromisoformat("0001-01-01T00:00:00+10:00")) == EARLIEST

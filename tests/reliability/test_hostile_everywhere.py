@@ -14,9 +14,9 @@ import json
 import pytest
 from django.test import Client
 
-from tests.api_helpers import API, client_for, release_url
-from tests.conftest import ready_for_review
-from tests.factories import make_release, release_data, sha
+from tests.helpers.api import API, client_for, release_url
+from tests.helpers.factories import make_release, release_data, sha
+from tests.helpers.release_steps import ready_for_review
 
 pytestmark = pytest.mark.reliability
 

@@ -19,10 +19,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from rest_framework.authtoken.models import Token
 
-from checklists import approvals, workflow
+from checklists import workflow
 from checklists.models import AuditEvent, Release
-from tests.conftest import pass_scans_in_review, tick_manual_items
-from tests.factories import make_release, read_range
+from checklists.policy import approvals
+from tests.helpers.factories import make_release
+from tests.helpers.release_steps import pass_scans_in_review, read_range, tick_manual_items
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 PROCESSES, THREADS = 4, 5

@@ -20,7 +20,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 
 from checklists.models import Release
-from tests.factories import make_release, release_data
+from tests.helpers.factories import make_release, release_data
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 SECONDS = float(os.environ.get("RELIABILITY_MIX_SECONDS", "30"))

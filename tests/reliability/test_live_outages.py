@@ -25,10 +25,10 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 
 from checklists.models import AuditEvent, ScanRun
-from tests.factories import make_release
-from tests.integration.conftest import ProtectedEndpoint
+from tests.helpers.factories import make_release
+from tests.helpers.processes import ProtectedEndpoint
 
-from .conftest import HOST, PROBE_PORT, wait_for
+from ..helpers.processes import HOST, PROBE_PORT, wait_for
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 

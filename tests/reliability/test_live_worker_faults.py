@@ -17,10 +17,10 @@ import pytest
 
 from checklists import workflow
 from checklists.models import AuditEvent, ScanRun
-from tests.factories import make_release
-from tests.integration.conftest import ProtectedEndpoint
+from tests.helpers.factories import make_release
+from tests.helpers.processes import ProtectedEndpoint
 
-from .conftest import PROBE_PORT, wait_for
+from ..helpers.processes import PROBE_PORT, wait_for
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 KILLS = 10

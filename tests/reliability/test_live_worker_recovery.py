@@ -15,10 +15,10 @@ import pytest
 
 from checklists import workflow
 from checklists.models import ScanRun
-from tests.factories import make_release
-from tests.integration.conftest import ProtectedEndpoint, WorkerPool, worker_env
+from tests.helpers.factories import make_release
+from tests.helpers.processes import ProtectedEndpoint, WorkerPool, worker_env
 
-from .conftest import wait_for
+from ..helpers.processes import wait_for
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 PROBE_PORT = 8109

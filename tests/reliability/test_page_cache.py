@@ -18,8 +18,7 @@ from django.test.utils import CaptureQueriesContext
 
 from checklists import workflow
 from checklists.models import FollowUp, ScanRun
-from tests.conftest import pass_scans_in_review, tick_manual_items
-from tests.factories import read_range
+from tests.helpers.release_steps import pass_scans_in_review, read_range, tick_manual_items
 
 pytestmark = pytest.mark.reliability
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"|"X-CSRFToken": "[^"]+"')

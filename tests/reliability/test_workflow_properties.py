@@ -27,11 +27,18 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from checklists import approvals, audit, workflow
+from checklists import workflow
 from checklists.errors import WorkflowError
-from checklists.models import AuditEvent, ChecklistItem, Membership, Release, ScanRun
-from tests.conftest import ensure_default_template
-from tests.factories import TeamFactory, UserFactory, add_member, make_manager, release_data
+from checklists.models import AuditEvent, ChecklistItem, Membership, Release, ScanRun, audit
+from checklists.policy import approvals
+from tests.helpers.factories import (
+    TeamFactory,
+    UserFactory,
+    add_member,
+    ensure_default_template,
+    make_manager,
+    release_data,
+)
 
 pytestmark = pytest.mark.reliability
 STATES = [s for s, _ in ChecklistItem.State.choices]
@@ -202,7 +209,7 @@ class Workflow(RuleBasedStateMachine):
         items = ChecklistItem.objects.filter(release_id__in=getattr(self, "releases", []))
         for item in items.select_related("release"):
             if item.state == "failed":
-                assert item.kind == "scan" and item.scan_id is not None and item.set_by_id is None
+                assert item.is_scan and item.scan_id is not None and item.set_by_id is None
             if item.state in ("waived", "not_applicable"):
                 assert item.reason.strip() and item.waivable
             if item.state == "waived":

@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from checklists.checklist_format.files import dump_checklist
 from checklists.models import ChecklistTemplate, Team
-from checklists.template_files import dump_template
 
 
 class Command(BaseCommand):
@@ -26,4 +26,4 @@ class Command(BaseCommand):
                 raise CommandError(f"unknown template {slug!r}")
         else:
             template = ChecklistTemplate.default()
-        self.stdout.write(dump_template(template), ending="")
+        self.stdout.write(dump_checklist(template), ending="")

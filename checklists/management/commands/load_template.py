@@ -5,8 +5,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from checklists.checklist_format.files import ChecklistFileError, parse_checklist, store_checklist
 from checklists.models import ChecklistTemplate, Team, TemplateItem
-from checklists.template_files import TemplateFileError, parse_template, store_template
 
 
 class Command(BaseCommand):
@@ -19,10 +19,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, file: Path, team=None, default=False, **options):
         try:
-            spec = parse_template(file.read_text(encoding="utf-8"))
+            spec = parse_checklist(file.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as exc:
             raise CommandError(f"cannot read {file}: {exc}") from exc
-        except TemplateFileError as exc:
+        except ChecklistFileError as exc:
             raise CommandError(f"{file}: {exc}") from exc
         with transaction.atomic():
             team_obj = None
@@ -30,7 +30,7 @@ class Command(BaseCommand):
                 team_obj = Team.objects.select_for_update().filter(slug=team).first()
                 if team_obj is None:
                     raise CommandError(f"unknown team {team!r}")
-            template = store_template(spec, ChecklistTemplate, TemplateItem, is_default=default)
+            template = store_checklist(spec, ChecklistTemplate, TemplateItem, is_default=default)
             if team_obj:
                 team_obj.template = template
                 team_obj.save(update_fields=["template"])

@@ -18,7 +18,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from checklists import repo
+from checklists.git import repo
 from checklists.scans import registry
 from checklists.scans.base import ScanTarget
 

@@ -11,7 +11,7 @@ from django.db import transaction
 from checklists import workflow
 from checklists.models import MANAGERS_GROUP, Membership, Release, Repository, ScanRun, Team
 from checklists.scans.demo import make_demo_repository
-from checklists.tasks import read_ranges_now, run_scan_now
+from checklists.worker import ranges, scans
 
 PEOPLE = {
     "alice": ("Alice", "Author", Membership.Role.MEMBER),
@@ -113,24 +113,24 @@ class Command(BaseCommand):
             }
             data.update(extra)
             created = workflow.create_release(actor=alice, team=team, data=data)
-            read_ranges_now(created)
+            ranges.read_pending_now(created)
             return created
 
         def ready(rel: Release) -> Release:
-            for item in rel.items.filter(satisfied_by="manual"):
+            for item in rel.items.manual():
                 workflow.set_item_state(
                     rel, item.key, actor=alice, state="done", evidence="CI run and runbook PR"
                 )
             workflow.store_test_report(rel, actor=users["ci"], content=JUNIT_REPORT)
             workflow.submit(rel, actor=alice)
             self._run_scans(rel)
-            read_ranges_now(rel)
+            ranges.read_pending_now(rel)
             return rel
 
         def deployed_moves_production(rel: Release) -> None:
             workflow.repoint_releases(repository.pk)  # what a worker does after a deploy
             for other in Release.objects.filter(repository=repository):
-                read_ranges_now(other)
+                ranges.read_pending_now(other)
 
         # In the order they happened, so that what ships is read from the production of the time.
         deployed = ready(release(1, "Fraud score threshold"))
@@ -174,7 +174,7 @@ class Command(BaseCommand):
         """
         for run in ScanRun.objects.filter(release=release, current=True, status=ScanRun.Status.QUEUED):
             if run.scanner != "auth_probe":
-                run_scan_now(run.pk)
+                scans.run_now(run.pk)
                 continue
             workflow.claim_scan(run.pk)
             workflow.record_scan_result(

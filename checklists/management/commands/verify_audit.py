@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from checklists.audit import verify_chain
+from checklists.models.audit import verify_chain
 
 
 class Command(BaseCommand):

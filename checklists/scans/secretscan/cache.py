@@ -4,7 +4,7 @@ A git blob id is the hash of the blob's content, so what the rules found in it i
 wherever and whenever the blob appears; the rules version (rules file + engine code)
 makes a rule change invalidate everything at once. The scanner takes any object with
 these two methods through `ScanTarget.secrets_cache`; workers pass a database-backed
-one (checklists/secret_cache.py) shared by every machine, the command line a memory one.
+one (checklists/worker/secret_cache.py) shared by every machine, the command line a memory one.
 Entries hold only redacted excerpts: never a secret.
 """
 

@@ -47,9 +47,6 @@ class RuleSet:
     example_hashes: frozenset[str]
     version: str
 
-    def by_id(self, rule_id: str) -> Rule:
-        return next(r for r in self.rules if r.id == rule_id)
-
 
 def compile_pattern(pattern: str) -> re2._Regexp:
     return re2.compile(pattern.encode(), OPTIONS)

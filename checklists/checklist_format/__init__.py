@@ -1,0 +1,1 @@
+"""How a checklist is written down: its YAML files (the seed and teams' own) and versions' diffs."""

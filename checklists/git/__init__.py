@@ -1,0 +1,1 @@
+"""Repository access, workers only: locations, the address guard, git plumbing, commit ranges."""
