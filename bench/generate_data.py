@@ -122,6 +122,8 @@ class Generator:
                 "allow_commit_authors_to_review",
                 "approval_valid_days",
                 "followup_due_working_days",
+                "notify_email",
+                "notify_events",
             ],  # fmt: skip
             (
                 (
@@ -138,6 +140,8 @@ class Generator:
                     False,
                     None,
                     5,
+                    "",
+                    "[]",
                 )  # fmt: skip
                 for t in range(1, TEAMS + 1)
             ),
@@ -155,12 +159,14 @@ class Generator:
         memberships = []
         for t, ids in self.team_users.items():
             for u, user_id in enumerate(ids):
-                memberships.append((t, user_id, "reviewer" if u >= 3 else "member"))
-            memberships.append((t, self.bench_id, "member"))
+                # The team's named owner (u3, a reviewer) holds the owner role too.
+                owner = user_id == self.team_users[t][3]
+                memberships.append((t, user_id, "reviewer" if u >= 3 else "member", owner, "[]", "local"))
+            memberships.append((t, self.bench_id, "member", False, "[]", "local"))
         copy_rows(
             cursor,
             "checklists_membership",
-            ["id", "team_id", "user_id", "role"],
+            ["id", "team_id", "user_id", "role", "owner", "groups", "source"],
             ((i, *m) for i, m in enumerate(memberships, start=1)),
         )
 
@@ -338,21 +344,26 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection, transaction
 
-    from checklists.models import ChecklistTemplate
+    from checklists.checklist_format.files import SEED_CHECKLIST, parse_checklist, store_checklist
+    from checklists.models import ChecklistTemplate, TemplateItem
 
     started = time.monotonic()
     call_command("migrate", verbosity=0)
-    template = ChecklistTemplate.default()
-    items = list(
-        template.items.values(
-            "key", "category", "title", "help", "order", "required", "waivable", "satisfied_by"
-        )
-    )
     generator = Generator(args.seed, args.releases)
     with transaction.atomic(), connection.cursor() as django_cursor:
         cursor = django_cursor.cursor  # the psycopg cursor, for COPY
         existing = [t for t in TABLES if t in connection.introspection.table_names()]
         cursor.execute(f"TRUNCATE {', '.join(existing)} RESTART IDENTITY CASCADE")
+        # Checklists belong to teams since team-owned versions, so the TRUNCATE above emptied
+        # them too (CASCADE): store the seed checklist again as the default.
+        template = store_checklist(
+            parse_checklist(SEED_CHECKLIST.read_text()), ChecklistTemplate, TemplateItem, is_default=True
+        )
+        items = list(
+            template.items.values(
+                "key", "category", "title", "help", "order", "required", "waivable", "satisfied_by"
+            )
+        )
         generator.people(cursor, make_password(None))
         counts = generator.releases(cursor, template.pk, items)
         # Open releases read what ships from today's production (what the workflow keeps current).

@@ -46,14 +46,14 @@ def test_newest_first_pages_by_position_through_every_row(client, team, alice, s
     for _ in range(5):
         response = client.get(reverse("checklists:history"), params)
         page = response.context["page"]
-        seen += [r.pk for r in page.object_list]
+        seen += [r.id for r in page.object_list]
         if not page.has_next:
             break
         params = {"after": page.next_position}
     expected = list(Release.objects.order_by("-created_at", "-id").values_list("pk", flat=True))
     assert seen == expected
     back = client.get(reverse("checklists:history"), {"before": page.previous_position}).context["page"]
-    assert [r.pk for r in back.object_list] == expected[25:50]
+    assert [r.id for r in back.object_list] == expected[25:50]
     assert "Older" not in response.content.decode().split('aria-label="Pages"')[1]
 
 
@@ -111,3 +111,21 @@ def test_the_csv_runs_a_constant_number_of_queries(client, team, alice, bob, dja
         workflow.sign_off(release, actor=bob, decision="approve")
     with django_assert_max_num_queries(len(small.captured_queries)):
         b"".join(client.get(reverse("checklists:history_csv")).streaming_content)
+
+
+def test_rows_and_team_choices_are_escaped(client, team, alice):
+    """The rows and the team select are written without templates: every value is escaped."""
+    team.name = '<img src=x onerror="alert(1)">&co'
+    team.save(update_fields=["name"])
+    alice.username = "al<i>ce"
+    alice.save(update_fields=["username"])
+    made = make_release(team, alice, title='</a><script>alert("t")</script>')
+    client.force_login(alice)
+    page = client.get(reverse("checklists:history")).content.decode()
+    row = page.split(f"<td>#{made.pk}</td>")[1].split("</tr>")[0]
+    assert "&lt;/a&gt;&lt;script&gt;alert(&quot;t&quot;)&lt;/script&gt;" in row
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&amp;co" in row
+    assert "al&lt;i&gt;ce" in row
+    assert "<script>" not in page and "<img src=x" not in page
+    option = f'<option value="{team.slug}">&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&amp;co</option>'
+    assert option in page

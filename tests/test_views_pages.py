@@ -115,9 +115,9 @@ def test_history_filters_by_status_text_and_team(client, alice, release, approve
     other = make_release(release.team, alice, title="Ledger sync 1.0")
     client.force_login(alice)
     rows = client.get(reverse("checklists:history"), {"status": "approved"}).context["page"].object_list
-    assert list(rows) == [approved]
+    assert [row.id for row in rows] == [approved.pk]
     rows = client.get(reverse("checklists:history"), {"q": "ledger"}).context["page"].object_list
-    assert list(rows) == [other]
+    assert [row.id for row in rows] == [other.pk]
     rows = client.get(reverse("checklists:history"), {"team": "payments", "kind": "standard"}).context["page"]
     assert rows.paginator.count == 2  # `approved` is `release`, moved on
 
@@ -253,15 +253,20 @@ def test_history_filters_keep_their_values_escaped(client, release, alice):
 
 
 def test_history_counts_at_most_the_cap_and_says_so(client, team, alice, monkeypatch):
-    from checklists.web.paging import CappedPaginator
+    from checklists.web.paging import CappedPaginator, KeysetPage
 
-    monkeypatch.setattr(CappedPaginator, "cap", 3)
-    for _ in range(5):
+    monkeypatch.setattr(KeysetPage, "count_cap", 3)  # newest first: pages by position
+    monkeypatch.setattr(CappedPaginator, "cap", 4)  # another order: numbered pages
+    for _ in range(6):
         make_release(team, alice)
     client.force_login(alice)
     response = client.get(reverse("checklists:history"))
     paginator = response.context["page"].paginator
     assert (paginator.count, paginator.capped) == (4, True)
     assert "Export CSV (more than 3 rows)" in response.content.decode()
+    sorted_page = client.get(reverse("checklists:history"), {"o": "title"})
+    numbered = sorted_page.context["page"].paginator
+    assert (numbered.count, numbered.capped) == (5, True)
+    assert "Export CSV (more than 4 rows)" in sorted_page.content.decode()
     csv_rows = client.get(reverse("checklists:history_csv")).getvalue().decode().strip().splitlines()
-    assert len(csv_rows) == 1 + 5  # the export is never capped
+    assert len(csv_rows) == 1 + 6  # the export is never capped

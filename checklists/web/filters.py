@@ -91,8 +91,9 @@ class HistoryFilter(ReleaseFilter):
         fields = [*ReleaseFilter.Meta.fields, "q"]
 
     def __init__(self, *args, teams=(), **kwargs):
+        """`teams`: (slug, name) pairs, the teams the reader may filter by."""
         super().__init__(*args, **kwargs)
-        self.filters["team"].extra["choices"] = [(team.slug, team.name) for team in teams]
+        self.filters["team"].extra["choices"] = list(teams)
 
     def created_from(self, queryset, name, value):
         return queryset.filter(created_at__gte=start_of_day(value)) if value else queryset
