@@ -104,11 +104,13 @@ def history(request: HttpRequest) -> HttpResponse:
     if not errors:
         after, before = request.GET.get("after", ""), request.GET.get("before", "")
         try:
-            rows = history_row_values(filterset.qs)
+            releases = filterset.qs
+            rows = history_row_values(releases)
             if not context["sort"] and "page" not in request.GET:
-                page = KeysetPage(rows, HISTORY_PAGE_SIZE, after=after, before=before)
+                page = KeysetPage(rows, HISTORY_PAGE_SIZE, after=after, before=before, count_from=releases)
             else:
-                page = CappedPaginator(rows, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+                paginator = CappedPaginator(rows, HISTORY_PAGE_SIZE, count_from=releases)
+                page = paginator.get_page(request.GET.get("page"))
         except InvalidPosition:
             errors = [("Page position", ["Not a position this page gave; start again from the first page."])]
     if errors:
