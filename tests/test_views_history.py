@@ -147,3 +147,16 @@ def test_the_count_neither_sorts_nor_joins(client, team, alice, params):
     counts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT COUNT(*)")]
     assert len(counts) == 1
     assert "ORDER BY" not in counts[0] and "JOIN" not in counts[0]
+
+
+@pytest.mark.parametrize("order", ["title", "-title", "status"])
+def test_numbered_pages_of_a_sorted_history_neither_repeat_nor_skip_ties(client, team, alice, order):
+    """Sixty releases share a title and a status: the id breaks the tie, so pages are stable."""
+    made = [make_release(team, alice, title="Same title").pk for _ in range(60)]
+    client.force_login(alice)
+    seen = []
+    for number in (1, 2, 3):
+        page = client.get(reverse("checklists:history"), {"o": order, "page": number}).context["page"]
+        seen += [row.id for row in page.object_list]
+    assert sorted(seen) == sorted(made) and len(seen) == len(set(seen))
+    assert seen == (sorted(made, reverse=True) if order.startswith("-") else sorted(made))

@@ -80,6 +80,18 @@ def history_row_values(releases):
     )
 
 
+def rows_of(ids) -> list:
+    """The history rows of these release ids, in their order.
+
+    A numbered page far down the history is found by ids alone (an index walk past the
+    OFFSET), and only its 25 rows are joined to their team and author: joining every row
+    the OFFSET skips cost most of a deep page's time (docs/benchmarks.md).
+    """
+    ids = list(ids)
+    by_id = {row.id: row for row in history_row_values(Release.objects.filter(pk__in=ids))}
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
 def filter_errors(filterset: HistoryFilter) -> list[tuple[str, list[str]]]:
     """Each wrong filter by the label people see, with what is wrong with it."""
     form = filterset.form
@@ -105,12 +117,15 @@ def history(request: HttpRequest) -> HttpResponse:
         after, before = request.GET.get("after", ""), request.GET.get("before", "")
         try:
             releases = filterset.qs
-            rows = history_row_values(releases)
             if not context["sort"] and "page" not in request.GET:
+                rows = history_row_values(releases)
                 page = KeysetPage(rows, HISTORY_PAGE_SIZE, after=after, before=before, count_from=releases)
             else:
-                paginator = CappedPaginator(rows, HISTORY_PAGE_SIZE, count_from=releases)
-                page = paginator.get_page(request.GET.get("page"))
+                ids = releases.values_list("id", flat=True)
+                page = CappedPaginator(ids, HISTORY_PAGE_SIZE, count_from=releases).get_page(
+                    request.GET.get("page")
+                )
+                page.object_list = rows_of(page.object_list)
         except InvalidPosition:
             errors = [("Page position", ["Not a position this page gave; start again from the first page."])]
     if errors:

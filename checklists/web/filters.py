@@ -3,6 +3,7 @@
 from datetime import UTC, date, datetime, time, timedelta
 
 import django_filters
+import django_filters.constants
 from django import forms
 from django.db.models import Q
 from django.utils import timezone
@@ -60,6 +61,19 @@ def start_of_day(day: date) -> datetime:
     return in_utc(datetime.combine(day, time.min))
 
 
+class StableOrderingFilter(django_filters.OrderingFilter):
+    """Sorting whose ties are broken by id, in the same direction, so that numbered pages
+    neither repeat nor skip rows that share a title, status or date."""
+
+    def filter(self, qs, value):
+        if value in django_filters.constants.EMPTY_VALUES:
+            return qs
+        ordering = [self.get_ordering_value(param) for param in value]
+        if not any(o.lstrip("-") == "id" for o in ordering):
+            ordering.append("-id" if ordering[-1].startswith("-") else "id")
+        return qs.order_by(*ordering)
+
+
 class HistoryFilter(ReleaseFilter):
     """The history page's filters: the API's, with dates from a date picker, text search and sorting."""
 
@@ -72,7 +86,7 @@ class HistoryFilter(ReleaseFilter):
     since = django_filters.DateFilter(method="created_from", label="Created from", widget=DATE_INPUT)
     until = django_filters.DateFilter(method="created_until", label="Created until", widget=DATE_INPUT)
     q = django_filters.CharFilter(method="search", label="Text")
-    o = django_filters.OrderingFilter(
+    o = StableOrderingFilter(
         fields=(
             ("id", "id"),
             ("title", "title"),
