@@ -248,6 +248,38 @@ FORMATS: dict[str, list[Callable[[Gen], str]]] = {
     "jwt-base64": [lambda g: g.b64(g.jwt().encode())],
 }
 
+# Formats added from the fresh evaluation (bench/secrets_fresh_eval.py); drawn from their own
+# generator so the samples above stay what they were.
+ADDED_FORMATS: dict[str, list[Callable[[Gen], str]]] = {
+    "braintree-access-token": [
+        lambda g: "access_token$production$" + g.s(LOWER + DIGITS, 16) + "$" + g.s(HEX, 32)
+    ],
+    "firebase-fcm-server-key": [lambda g: "AAAA" + g.s(URLSAFE, 7) + ":APA91b" + g.s(URLSAFE, 134)],
+    "salesforce-access-token": [lambda g: "00D" + g.s(ALNUM, 12) + "!" + g.s(ALNUM + ".", 96)],
+    "clickup-api-token": [lambda g: "pk_" + g.s(DIGITS, 8) + "_" + g.s(UPPER + DIGITS, 32)],
+    "hubspot-private-app-token": [lambda g: "pat-na1-" + g.uuid(), lambda g: "pat-eu1-" + g.uuid()],
+    "sourcegraph-access-token": [
+        lambda g: "sgp_" + g.s(HEX, 16) + "_" + g.s(HEX, 40),
+        lambda g: "sgp_local_" + g.s(HEX, 40),
+    ],
+    "resend-api-key": [lambda g: "re_" + g.s(ALNUM, 8) + "_" + g.s(ALNUM, 24)],
+    "neon-api-key": [lambda g: "napi_" + g.s(LOWER + DIGITS, 64)],
+    "defined-networking-api-key": [
+        lambda g: "dnkey-" + g.s(UPPER + DIGITS, 26) + "-" + g.s(UPPER + DIGITS, 52)
+    ],
+    "mailersend-api-token": [lambda g: "mlsn." + g.s(HEX, 64)],
+    "elevenlabs-api-key": [lambda g: "sk_" + g.s(HEX, 48)],
+    "lob-api-key": [lambda g: "live_" + g.s(HEX, 35)],
+    "nuget-api-key": [lambda g: "oy2" + g.s(LOWER + DIGITS, 43)],
+    "vercel-token": [lambda g, p=p: p + g.s(ALNUM, 56) for p in ("vcp_", "vci_", "vck_")],
+    "tencent-cloud-secret-id": [lambda g: "AKID" + g.s(ALNUM, 32)],
+    # Shapes the rules above missed before: a Doppler service token's environment slug, a
+    # Prefect service-account key, a bearer token opening with 21 "A".
+    "doppler-token": [lambda g: "dp.st.prd." + g.s(ALNUM, 40)],
+    "prefect-api-key": [lambda g: "pnb_" + g.s(ALNUM, 36)],
+    "twitter-bearer-token": [lambda g: "A" * 21 + g.s(ALNUM, 20) + "%3D" + g.s(ALNUM, 50)],
+}
+
 # Formats without a prefix: recognised next to the provider's name, as documented.
 CONTEXTUAL: dict[str, list[Callable[[Gen], str]]] = {
     "aws-secret-access-key": [lambda g: f'aws_secret_access_key = "{g.s(ALNUM + "/+", 40)}"'],
@@ -421,6 +453,48 @@ def _syntaxes(g: Gen) -> list[tuple[str, str, str, str]]:
     return out
 
 
+def _added_syntaxes(g: Gen) -> list[tuple[str, str, str, str]]:
+    """Syntaxes the fresh evaluation found missed: .netrc on one line, PowerShell, SQL, setters, cookies."""
+    pw, tok = g.password(), g.s(ALNUM, 32)
+    session = g.s(LOWER + DIGITS, 32)
+    return [
+        ("netrc-one-line", ".netrc", f"machine api.internal login deploy password {pw}\n", pw),
+        (
+            "powershell-securestring",
+            "deploy.ps1",
+            f'$Password = ConvertTo-SecureString "{pw}" -AsPlainText -Force\n',
+            pw,
+        ),
+        ("sql-create-user", "db/seed.sql", f"CREATE USER app WITH PASSWORD '{pw}';\n", pw),
+        ("sql-identified-by", "db/grant.sql", f"ALTER USER 'app'@'%' IDENTIFIED BY '{pw}';\n", pw),
+        ("java-setter", "src/Conf.java", f'        dataSource.setPassword("{pw}");\n', pw),
+        ("builder-with", "src/client.ts", f'const c = new Client().withApiKey("{tok}");\n', tok),
+        ("cookie-header", "requests/login.http", f"Cookie: theme=dark; sessionid={session}\n", session),
+    ]
+
+
+def _added_negatives(g: Gen) -> list[tuple[str, str, str]]:
+    """Negatives the fresh evaluation found reported: names about a secret, paths, hashes, public tokens."""
+    salt, digest = g.s(ALNUM, 22), g.b64(bytes(g.rng.randrange(256) for _ in range(32)))
+    mapbox_pk = "pk.eyJ" + g.s(URLSAFE, 60) + "." + g.s(URLSAFE, 22)
+    return [
+        ("header-name", "app/auth.py", 'TOKEN_HEADER = "X-Auth-Token"\nAPI_KEY_PARAM = "api-key"\n'),
+        ("secret-path", "app/paths.py", 'SECRET_PATH = "/etc/acme/secrets/api_key.txt"\n'),
+        ("password-file", ".env", "DB_PASSWORD_FILE=/run/secrets/db_password\n"),
+        (
+            "django-password-hash",
+            "fixtures/users.json",
+            json.dumps(
+                [{"model": "auth.user", "fields": {"password": f"pbkdf2_sha256$870000${salt}${digest}"}}]
+            )
+            + "\n",
+        ),
+        ("mapbox-public-token", "web/map.js", f"mapboxgl.accessToken = '{mapbox_pk}';\n"),
+        ("sql-password-placeholder", "db/users.sql", "CREATE USER app WITH PASSWORD '${DB_PASSWORD}';\n"),
+        ("cookie-placeholder", "docs/api.md", "Cookie: sessionid=<your-session-id>\n"),
+    ]
+
+
 def _negatives(g: Gen) -> list[tuple[str, str, str]]:
     """(kind, path, text): nothing here is a secret."""
     jwt_io_header = g.b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
@@ -587,11 +661,12 @@ def _negatives(g: Gen) -> list[tuple[str, str, str]]:
 
 def corpus(seed: int = SEED, per_format: int = 3) -> list[Sample]:
     """The whole labelled corpus, the same for a given seed."""
-    g = Gen(seed)
+    g, added = Gen(seed), Gen(seed + 1)
     samples = []
-    for rule, makers in FORMATS.items():
+    for rule, makers in [*FORMATS.items(), *ADDED_FORMATS.items()]:
+        gen = added if makers is ADDED_FORMATS.get(rule) else g
         for i in range(per_format):
-            token = makers[i % len(makers)](g)
+            token = makers[i % len(makers)](gen)
             samples.append(
                 Sample("formats", rule, f"formats/{rule}/{i}.py", f'value = "{token}"\n', 1, token)
             )
@@ -600,12 +675,12 @@ def corpus(seed: int = SEED, per_format: int = 3) -> list[Sample]:
             text = makers[i % len(makers)](g)
             samples.append(Sample("contextual", rule, f"contextual/{rule}/{i}.txt", text + "\n", 1, ""))
     for i in range(per_format):
-        for kind, path, text, secret in _syntaxes(g):
+        for kind, path, text, secret in [*_syntaxes(g), *_added_syntaxes(added)]:
             line = next((n for n, row in enumerate(text.splitlines(), 1) if secret and secret in row), None)
             if line is None:
                 line = len(text.splitlines())
             samples.append(Sample("syntaxes", kind, f"syntaxes/{i}/{path}", text, line, secret))
     for i in range(per_format):
-        for kind, path, text in _negatives(g):
+        for kind, path, text in [*_negatives(g), *_added_negatives(added)]:
             samples.append(Sample("negatives", kind, f"negatives/{i}/{path}", text))
     return samples

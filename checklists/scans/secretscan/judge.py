@@ -125,7 +125,17 @@ PUBLIC_PREFIXES = (
     "npub1",
     "pk_live_",
     "pk_test_",
+    "pk.eyJ",  # Mapbox public tokens (docs.mapbox.com/accounts/guides/tokens): sk. ones are secret
 )
+# Stored password hashes (Django's `algorithm$...`, crypt's `$id$...`): what a fixture of users
+# holds instead of the password, not a credential by itself.
+PASSWORD_HASH_RE = re.compile(
+    r"^(?:(?:pbkdf2_sha256|pbkdf2_sha1|argon2|bcrypt_sha256|bcrypt|scrypt|sha1|md5|unsalted_sha1|unsalted_md5|crypt)"
+    r"\$[^\s$]{1,40}\$|\$(?:1|2[abxy]?|5|6|7|y|gy|argon2(?:i|d|id)|scrypt|pbkdf2(?:-sha\d+)?)\$)"
+)
+# A file system path made of words: /etc/app/secrets/api_key.txt, ./keys/prod.pem, ~/.ssh/id_rsa.
+PATH_RE = re.compile(r"^(?:~|\.{1,2})?/(?:[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*/?)+$")
+WORDY_SEGMENT_RE = re.compile(r"^[A-Za-z_\-]*[0-9]{0,4}(?:\.[A-Za-z0-9]{1,8})*$")
 
 
 def shannon_entropy(data: str | bytes) -> float:
@@ -188,7 +198,14 @@ def is_placeholder(value: str) -> bool:
 
 
 def is_public_or_hash(value: str) -> bool:
-    return value.startswith(PUBLIC_PREFIXES) or bool(UUID_RE.match(value))
+    return value.startswith(PUBLIC_PREFIXES) or bool(UUID_RE.match(value) or PASSWORD_HASH_RE.match(value))
+
+
+def is_path(value: str) -> bool:
+    """A path whose every segment is a word (with an extension): where a secret is kept, not one."""
+    if not PATH_RE.match(value):
+        return False
+    return all(WORDY_SEGMENT_RE.match(seg) for seg in value.split("/") if seg not in ("", "~", ".", ".."))
 
 
 def looks_random(value: str, *, min_length: int = 16) -> bool:
@@ -212,6 +229,8 @@ def looks_like_password(value: str) -> bool:
     v = value.strip()
     if len(v) < 6 or len(v) > 200 or " " in v or is_placeholder(v):
         return False
+    if PASSWORD_HASH_RE.match(v) or is_path(v):
+        return False
     if IDENTIFIER_RE.match(v) or DOTTED_CODE_RE.match(v) or CALL_RE.match(v):
         return False
     if v.isdigit() and len(v) < 10:
@@ -224,7 +243,7 @@ def looks_like_password(value: str) -> bool:
 def looks_like_token(value: str) -> bool:
     """A value named like a token or key: random enough not to be a word, an id or code."""
     v = value.strip()
-    if len(v) < 12 or " " in v or is_placeholder(v) or is_public_or_hash(v):
+    if len(v) < 12 or " " in v or is_placeholder(v) or is_public_or_hash(v) or is_path(v):
         return False
     if IDENTIFIER_RE.match(v) or DOTTED_CODE_RE.match(v) or CALL_RE.match(v) or v.isdigit():
         return False
