@@ -470,6 +470,16 @@ def _added_syntaxes(g: Gen) -> list[tuple[str, str, str, str]]:
         ("java-setter", "src/Conf.java", f'        dataSource.setPassword("{pw}");\n', pw),
         ("builder-with", "src/client.ts", f'const c = new Client().withApiKey("{tok}");\n', tok),
         ("cookie-header", "requests/login.http", f"Cookie: theme=dark; sessionid={session}\n", session),
+        ("vb-dim-as", "src/Module1.vb", f'Dim password As String = "{pw}"\n', pw),
+        ("yaml-anchor", "config/base.yml", f"db_pass: &dbpw {pw}\n", pw),
+        ("env-for-one-command", "scripts/backup.sh", f"PGPASSWORD='{pw}' pg_dump -h db app > dump.sql\n", pw),
+        ("gradle-dsl", "build.gradle", f'credentials {{\n    username "ci"\n    password "{pw}"\n}}\n', pw),
+        ("k8s-env-name-value", "k8s/deploy.yaml", f'env:\n  - name: DB_PASSWORD\n    value: "{pw}"\n', pw),
+        ("plist", "ios/Info.plist", f"<dict>\n  <key>APIKey</key>\n  <string>{tok}</string>\n</dict>\n", tok),
+        ("android-string", "res/values/keys.xml", f'<string name="backend_api_key">{tok}</string>\n', tok),
+        ("pgpass", ".pgpass", f"db.internal:5432:app:app:{pw}\n", pw),
+        ("docker-login-p", "scripts/push.sh", f"docker login -u ci -p {pw} registry.internal\n", pw),
+        ("echo-into-sudo", "scripts/install.sh", f"echo '{pw}' | sudo -S apt-get update\n", pw),
     ]
 
 
@@ -477,6 +487,8 @@ def _added_negatives(g: Gen) -> list[tuple[str, str, str]]:
     """Negatives the fresh evaluation found reported: names about a secret, paths, hashes, public tokens."""
     salt, digest = g.s(ALNUM, 22), g.b64(bytes(g.rng.randrange(256) for _ in range(32)))
     mapbox_pk = "pk.eyJ" + g.s(URLSAFE, 60) + "." + g.s(URLSAFE, 22)
+    nix = g.s("0123456789abcdfghijklmnpqrsvwxyz", 52)
+    client = g.s(LOWER + DIGITS, 32)
     return [
         ("header-name", "app/auth.py", 'TOKEN_HEADER = "X-Auth-Token"\nAPI_KEY_PARAM = "api-key"\n'),
         ("secret-path", "app/paths.py", 'SECRET_PATH = "/etc/acme/secrets/api_key.txt"\n'),
@@ -492,6 +504,35 @@ def _added_negatives(g: Gen) -> list[tuple[str, str, str]]:
         ("mapbox-public-token", "web/map.js", f"mapboxgl.accessToken = '{mapbox_pk}';\n"),
         ("sql-password-placeholder", "db/users.sql", "CREATE USER app WITH PASSWORD '${DB_PASSWORD}';\n"),
         ("cookie-placeholder", "docs/api.md", "Cookie: sessionid=<your-session-id>\n"),
+        (
+            "nix-hash",
+            "default.nix",
+            f'  src = fetchurl {{ url = "https://x/y.tar.gz"; sha256 = "{nix}"; }};\n',
+        ),
+        (
+            "google-client-id",
+            "oauth.json",
+            json.dumps({"client_id": f"{g.s(DIGITS, 12)}-{client}.apps.googleusercontent.com"}),
+        ),
+        (
+            "key-vault-reference",
+            "appsettings.json",
+            json.dumps({"Password": "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/db/)"}),
+        ),
+        (
+            "k8s-env-from-secret",
+            "k8s/app.yaml",
+            "env:\n  - name: DB_PASSWORD\n    valueFrom:\n      secretKeyRef: {name: db, key: password}\n",
+        ),
+        ("k8s-env-reference", "k8s/job.yaml", 'env:\n  - name: API_TOKEN\n    value: "$(TOKEN_FROM_INIT)"\n'),
+        ("pgpass-wildcards", ".pgpass", "*:*:*:app:*\n"),
+        (
+            "echo-variable-into-login",
+            "ci/login.sh",
+            'echo "$REGISTRY_PASSWORD" | docker login -u ci --password-stdin\n',
+        ),
+        ("plist-bundle-name", "ios/Other.plist", "<key>TokenName</key>\n<string>session</string>\n"),
+        ("gradle-password-property", "build.gradle", "    password findProperty('repoPassword')\n"),
     ]
 
 

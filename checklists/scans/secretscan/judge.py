@@ -80,7 +80,7 @@ PLACEHOLDER_VALUES = frozenset(
 )
 # Values that are references to a secret kept elsewhere, not the secret itself.
 REFERENCE_RE = re.compile(
-    r"""^(?:\$[A-Za-z_{(]|%[A-Za-z_]+%$|@[A-Za-z_.]+@$|!Ref\b|!Sub\b|!GetAtt\b|(?:os\.)?getenv\b|os\.environ|process\.env|ENV\[|env\(|System\.getenv|secrets\.|vault:|arn:aws:secretsmanager|projects/[^/]+/secrets/|sm://|ssm:|\{\{|\{%|<%|\[\[)"""
+    r"""^(?:\$[A-Za-z_{(]|%[A-Za-z_]+%$|@[A-Za-z_.]+@$|!Ref\b|!Sub\b|!GetAtt\b|(?:os\.)?getenv\b|os\.environ|process\.env|ENV\[|env\(|System\.getenv|secrets\.|vault:|arn:aws:secretsmanager|projects/[^/]+/secrets/|sm://|ssm:|@Microsoft\.KeyVault\(|\{\{|\{%|<%|\[\[)"""
 )
 SEQUENCES = (
     "0123456789",
@@ -133,6 +133,10 @@ PASSWORD_HASH_RE = re.compile(
     r"^(?:(?:pbkdf2_sha256|pbkdf2_sha1|argon2|bcrypt_sha256|bcrypt|scrypt|sha1|md5|unsalted_sha1|unsalted_md5|crypt)"
     r"\$[^\s$]{1,40}\$|\$(?:1|2[abxy]?|5|6|7|y|gy|argon2(?:i|d|id)|scrypt|pbkdf2(?:-sha\d+)?)\$)"
 )
+# Nix's base32 sha256 (52 characters of an alphabet without e, o, u, t): a source's hash.
+NIX_HASH_RE = re.compile(r"^[0-9a-df-np-sv-z]{52}$")
+# Identifiers that are public by design: OAuth client ids.
+PUBLIC_SUFFIXES = (".apps.googleusercontent.com",)
 # A file system path made of words: /etc/app/secrets/api_key.txt, ./keys/prod.pem, ~/.ssh/id_rsa.
 PATH_RE = re.compile(r"^(?:~|\.{1,2})?/(?:[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*/?)+$")
 WORDY_SEGMENT_RE = re.compile(r"^[A-Za-z_\-]*[0-9]{0,4}(?:\.[A-Za-z0-9]{1,8})*$")
@@ -198,7 +202,9 @@ def is_placeholder(value: str) -> bool:
 
 
 def is_public_or_hash(value: str) -> bool:
-    return value.startswith(PUBLIC_PREFIXES) or bool(UUID_RE.match(value) or PASSWORD_HASH_RE.match(value))
+    if value.startswith(PUBLIC_PREFIXES) or value.endswith(PUBLIC_SUFFIXES):
+        return True
+    return bool(UUID_RE.match(value) or PASSWORD_HASH_RE.match(value) or NIX_HASH_RE.match(value))
 
 
 def is_path(value: str) -> bool:
