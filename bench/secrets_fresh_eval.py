@@ -40,6 +40,7 @@ HEX = "0123456789abcdef"
 B64 = ALNUM + "+/"
 URLSAFE = ALNUM + "-_"
 B32 = UPPER + "234567"
+BECH32 = "qpzry9x8gf2tvdw0" "s3jn54khce6mua7l"  # split: an alphabet, not a secret
 
 SEEDS = {"formats": 20261130, "planted": 20261131, "negatives": 20261132}
 rng = random.Random(SEEDS["formats"])
@@ -206,7 +207,7 @@ FORMATS: list[tuple[str, object, str, str]] = [
     ("flyio", lambda: "FlyV1 fm2_" + r(B64, 300), "https://fly.io/docs/security/tokens/", "inferred"),
     ("doppler-personal", lambda: "dp.pt." + r(ALNUM, 43), "https://docs.doppler.com/reference/auth-token-formats", "stated"),
     ("doppler-service", lambda: "dp.st." + r(LOWER, 6) + "." + r(ALNUM, 40), "https://docs.doppler.com/reference/auth-token-formats", "stated"),
-    ("age", lambda: "AGE-SECRET-KEY-1" + r("QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L".upper(), 58), "https://age-encryption.org/v1", "stated"),
+    ("age", lambda: "AGE-SECRET-KEY-1" + r(BECH32.upper(), 58), "https://age-encryption.org/v1", "stated"),
     ("jwt", lambda: _jwt({"sub": digits(8), "role": "service", "iat": 1767225600}), "https://datatracker.ietf.org/doc/html/rfc7519", "stated"),
     ("heroku-new", lambda: "HRKU-AA" + r(URLSAFE, 58), "https://devcenter.heroku.com/articles/authentication", "inferred"),
     ("square-access", lambda: "EAAA" + r(URLSAFE, 60), "https://developer.squareup.com/docs/build-basics/access-tokens", "inferred"),
@@ -613,7 +614,7 @@ NEGATIVES: list[tuple[str, str, object]] = [
     ("pub-pgp", "key.asc", _pgp_pub),
     ("pub-stripe-pk", "checkout.js", lambda: f'Stripe("pk_live_{r(ALNUM, 99)}");\n'),
     ("pub-sentry-dsn", "sentry.js", lambda: (f'Sentry.init({{dsn: "https://{r(HEX, 32)}@o{digits(6)}.ingest.sentry.io/{digits(7)}"}});\n')),
-    ("pub-age-recipient", "age.txt", lambda: "age1" + r("qpzry9x8gf2tvdw0s3jn54khce6mua7l", 58) + "\n"),
+    ("pub-age-recipient", "age.txt", lambda: "age1" + r(BECH32, 58) + "\n"),
     ("pub-mapbox-pk", "map.js", lambda: ("mapboxgl.accessToken = 'pk." + b64url(json.dumps({"u": "acme", "a": r(ALNUM, 25)}).encode()) + "." + r(URLSAFE, 22) + "';\n")),
     ("pub-firebase-web-config", "firebase.js", lambda: ('const firebaseConfig = {projectId: "acme-app", appId: "1:' + digits(12) + ":web:" + r(HEX, 22) + '"};\n')),
     ("lock-package", "package-lock.json", _package_lock),

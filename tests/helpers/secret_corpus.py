@@ -533,6 +533,21 @@ def _added_negatives(g: Gen) -> list[tuple[str, str, str]]:
         ),
         ("plist-bundle-name", "ios/Other.plist", "<key>TokenName</key>\n<string>session</string>\n"),
         ("gradle-password-property", "build.gradle", "    password findProperty('repoPassword')\n"),
+        (
+            "fstring-call",
+            "tests/gen.py",
+            "DB_PASSWORD = f\"{make_password()}\"\ntoken = f'{_tok()}-{_tok()}'\n",
+        ),
+        (
+            "relative-path",
+            "tests/cases.py",
+            'CASES = [("k8s-secret", "k8s/secret.yaml"), ("token", ".github/workflows/ci.yml")]\n',
+        ),
+        (
+            "dotfile-name",
+            "tests/files.py",
+            'FILES = {"password_file": ".htpasswd", "credentials": ".git-credentials"}\n',
+        ),
     ]
 
 

@@ -98,13 +98,16 @@ UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]
 # Names, not secrets: snake_case (a leading underscore too), CONSTANT_CASE (with whole
 # number segments: HTTP_X_SIGNATURE_256), CamelCase, camelCase.
 IDENTIFIER_RE = re.compile(
-    r"^(?:_*[a-z]+(?:[_.\-:/][a-z]+)*|[A-Z]+(?:[_.\-](?:[A-Z]+|[0-9]+))*|[A-Za-z][a-z]+(?:[A-Z][a-z]+)*"
+    r"^(?:[_.]*[a-z]+(?:[_.\-:/][a-z]+)*|[A-Z]+(?:[_.\-](?:[A-Z]+|[0-9]+))*|[A-Za-z][a-z]+(?:[A-Z][a-z]+)*"
     r"|[a-z]+(?:[A-Z][a-z]*)+)$"
 )
 DOTTED_CODE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+(?:\(.*\))?$")
 CALL_RE = re.compile(r"^[A-Za-z_$][A-Za-z0-9_.$]*(?:\(.*\)?|\[.*\]?)$")  # a call or an index: code
 NUMBER_RE = re.compile(r"^[-+]?(?:0[xob][0-9a-fA-F_]+|[0-9_]+(?:\.[0-9_]+)?(?:e[-+]?[0-9]+)?)[lLuU]?$")
-FORMAT_FIELD_RE = re.compile(r"\{[A-Za-z0-9_.!:\-\[\]]*\}|%\([A-Za-z_]+\)[sdr]|%[sd]\b")
+# Format fields and interpolations: {name}, {obj.attr}, {make_token()} (an f-string's call), %(x)s.
+FORMAT_FIELD_RE = re.compile(
+    r"\{[A-Za-z0-9_.!:\-\[\]]*\}|\{[A-Za-z_][A-Za-z0-9_.]*\([^{}]{0,80}\)\}|%\([A-Za-z_]+\)[sdr]|%[sd]\b"
+)
 ALNUM_RUN_RE = re.compile(r"[A-Za-z0-9]+")
 # Public material that looks random: ssh public key blobs, hash and integrity prefixes.
 PUBLIC_PREFIXES = (
@@ -139,7 +142,9 @@ NIX_HASH_RE = re.compile(r"^[0-9a-df-np-sv-z]{52}$")
 PUBLIC_SUFFIXES = (".apps.googleusercontent.com",)
 # A file system path made of words: /etc/app/secrets/api_key.txt, ./keys/prod.pem, ~/.ssh/id_rsa.
 PATH_RE = re.compile(r"^(?:~|\.{1,2})?/(?:[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*/?)+$")
-WORDY_SEGMENT_RE = re.compile(r"^[A-Za-z_\-]*[0-9]{0,4}(?:\.[A-Za-z0-9]{1,8})*$")
+# A relative path of words ending in a file name with an extension: k8s/secret.yaml, .github/ci.yml.
+RELATIVE_PATH_RE = re.compile(r"^\.?[A-Za-z0-9_\-]+(?:/\.?[A-Za-z0-9_\-]+)*/\.?[A-Za-z0-9_\-]+\.[a-z]{1,5}$")
+WORDY_SEGMENT_RE = re.compile(r"^[A-Za-z_\-]*[0-9]{0,4}[a-z_\-]*(?:\.[A-Za-z0-9]{1,8})*$")
 
 
 def shannon_entropy(data: str | bytes) -> float:
@@ -209,7 +214,7 @@ def is_public_or_hash(value: str) -> bool:
 
 def is_path(value: str) -> bool:
     """A path whose every segment is a word (with an extension): where a secret is kept, not one."""
-    if not PATH_RE.match(value):
+    if not (PATH_RE.match(value) or RELATIVE_PATH_RE.match(value)):
         return False
     return all(WORDY_SEGMENT_RE.match(seg) for seg in value.split("/") if seg not in ("", "~", ".", ".."))
 
