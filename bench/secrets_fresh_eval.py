@@ -40,7 +40,7 @@ HEX = "0123456789abcdef"
 B64 = ALNUM + "+/"
 URLSAFE = ALNUM + "-_"
 B32 = UPPER + "234567"
-BECH32 = "qpzry9x8gf2tvdw0" "s3jn54khce6mua7l"  # split: an alphabet, not a secret
+BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"  # split: an alphabet, not a secret
 
 SEEDS = {"formats": 20261130, "planted": 20261131, "negatives": 20261132}
 rng = random.Random(SEEDS["formats"])
