@@ -40,7 +40,7 @@ HEX = "0123456789abcdef"
 B64 = ALNUM + "+/"
 URLSAFE = ALNUM + "-_"
 B32 = UPPER + "234567"
-BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"  # split: an alphabet, not a secret
+BECH32 = "qpzry9x8gf2tvdw0" + "s3jn54khce6mua7l"  # split: an alphabet, not a secret
 
 SEEDS = {"formats": 20261130, "planted": 20261131, "negatives": 20261132}
 rng = random.Random(SEEDS["formats"])
@@ -736,6 +736,105 @@ NEGATIVES_2: list[tuple[str, str, object]] = [
 # fmt: on
 
 
+# Round 3: written after the second round's fixes, measured before tuning on it (41/50
+# planted, 1/38 false alarms before the fixes for its misses).
+# fmt: off
+PLANTED_3: list[tuple[str, str, object]] = [
+    ("py-multiline-dict", "a.py", lambda: f'creds = {{\n    "username": "svc",\n    "password": "{_pw()}",\n}}\n'),
+    ("toml-table", "pyproject.toml", lambda: f'[tool.poetry.http-basic.private]\nusername = "ci"\npassword = "{_pw()}"\n'),
+    ("json-nested-token", "x.json", lambda: json.dumps({"auth": {"bearer": _tok()}})),
+    ("yaml-token-block", "x.yml", lambda: f"slack:\n  bot_token: xoxb-{r(DIGITS,12)}-{r(DIGITS,13)}-{r(ALNUM,24)}\n"),
+    ("url-ftp", "x.txt", lambda: f"ftp://admin:{_pw()}@files.acme.io/pub\n"),
+    ("url-smtp", "x.env", lambda: f"EMAIL_URL=smtp://mailer:{_pw()}@smtp.acme.io:587\n"),
+    ("url-https-query-token", "x.txt", lambda: f"https://api.acme.io/v1?access_token={_tok()}\n"),
+    ("url-query-apikey", "x.js", lambda: f'fetch("https://api.acme.io/v1/items?api_key={_tok()}")\n'),
+    ("curl-user-long", "x.sh", lambda: f"curl --user 'admin:{_pw()}' https://x\n"),
+    ("curl-header-apikey", "x.sh", lambda: f"curl -H 'X-API-Key: {_tok()}' https://x\n"),
+    ("wget-password", "x.sh", lambda: f"wget --user=ci --password={_pw()} https://x/file\n"),
+    ("http-header-raw", "x.http", lambda: f"X-Api-Key: {_tok()}\n"),
+    ("jdbc-postgres-userinfo", "x.properties", lambda: f"db.url=jdbc:postgresql://db:5432/app?user=app&password={_pw()}&ssl=true\n"),
+    ("jdbc-oracle", "x.properties", lambda: f"url=jdbc:oracle:thin:scott/{_pw()}@db:1521:ORCL\n"),
+    ("k8s-secret-json", "s.json", lambda: json.dumps({"apiVersion": "v1", "kind": "Secret", "data": {"password": base64.b64encode(_pw().encode()).decode()}}, indent=2)),
+    ("k8s-secret-quoted", "s.yaml", lambda: f'apiVersion: v1\nkind: Secret\nmetadata:\n  name: x\ndata:\n  api-key: "{base64.b64encode(_tok().encode()).decode()}"\n'),
+    ("docker-compose-map-quoted", "docker-compose.yml", lambda: f"services:\n  app:\n    environment:\n      API_TOKEN: \"{_tok()}\"\n"),
+    ("dockerfile-env-space", "Dockerfile", lambda: f"ENV DB_PASSWORD {_pw()}\n"),
+    ("dockerfile-run-export", "Dockerfile", lambda: f"RUN export NPM_TOKEN={_tok()} && npm ci\n"),
+    ("helm-set", "deploy.sh", lambda: f"helm upgrade app ./chart --set db.password={_pw()}\n"),
+    ("terraform-var-default", "variables.tf", lambda: f'variable "db_password" {{\n  default = "{_pw()}"\n}}\n'),
+    ("ansible-inline", "play.yml", lambda: f"- name: x\n  mysql_user:\n    name: app\n    password: \"{_pw()}\"\n"),
+    ("go-struct-field", "x.go", lambda: f'var c = Config{{\n\tAPIKey: "{_tok()}",\n}}\n'),
+    ("csharp-connection", "x.cs", lambda: f'var cs = "Server=db;Database=app;User Id=sa;Password={_pw()};";\n'),
+    ("java-properties-colon", "x.properties", lambda: f"mail.smtp.password: {_pw()}\n"),
+    ("xml-connectionstring", "web.config", lambda: f'<add name="Db" connectionString="Data Source=db;User ID=sa;Password={_pw()}" />\n'),
+    ("yaml-multiline-private-key", "x.yml", lambda: "key: |\n  -----BEGIN EC PRIVATE KEY-----\n  " + base64.b64encode(rng.randbytes(90)).decode()[:64] + "\n  " + base64.b64encode(rng.randbytes(40)).decode() + "\n  -----END EC PRIVATE KEY-----\n"),
+    ("json-private-key-escaped", "x.json", lambda: json.dumps({"key": "-----BEGIN RSA PRIVATE KEY-----\n" + base64.b64encode(rng.randbytes(300)).decode() + "\n-----END RSA PRIVATE KEY-----\n"})),
+    ("shell-heredoc", "x.sh", lambda: f"cat > ~/.pypirc <<EOF\n[pypi]\npassword = {_pw()}\nEOF\n"),
+    ("python-bytes-key", "x.py", lambda: f"SECRET = b'{_tok()}'\n"),
+    ("ts-interface-default", "x.ts", lambda: f"const opts: Options = {{ apiKey: '{_tok()}' }};\n"),
+    ("markdown-inline", "README.md", lambda: f"Use the key `{_tok()}` for staging.\n"),
+    ("env-with-export-quoted", ".envrc", lambda: f"export AWS_SECRET_ACCESS_KEY='{r(B64,40)}'\n"),
+    ("aws-config-colon", "x.yml", lambda: f"aws_secret_access_key: {r(B64,40)}\n"),
+    ("gh-actions-run", ".github/workflows/x.yml", lambda: f"      - run: ./deploy --token {_tok()}\n"),
+    ("java-annotation", "X.java", lambda: f'@Value("${{api.key:{_tok()}}}")\n'),
+    ("ini-no-spaces", "x.cfg", lambda: f"[auth]\nsecret={_tok()}\n"),
+    ("password-in-log", "x.log", lambda: f"2026-01-01 INFO login user=admin password={_pw()}\n"),
+    ("hex-secret-named", "x.py", lambda: f'HMAC_SECRET = "{r(HEX,64)}"\n'),
+    ("passphrase-words", "x.yml", lambda: "passphrase: " + "correct-horse-battery-staple-42\n"),
+    ("php-env-array", ".env.php", lambda: f"<?php return ['DB_PASSWORD' => '{_pw()}'];\n"),
+    ("swift-static", "x.swift", lambda: f'static let clientSecret = "{_tok()}"\n'),
+    ("dart-const", "x.dart", lambda: f"const String apiKey = '{_tok()}';\n"),
+    ("c-define", "x.h", lambda: f'#define API_KEY "{_tok()}"\n'),
+    ("cpp-string", "x.cpp", lambda: f'std::string password = "{_pw()}";\n'),
+    ("objc", "x.m", lambda: f'NSString *apiKey = @"{_tok()}";\n'),
+    ("rust-const", "x.rs", lambda: f'const API_TOKEN: &str = "{_tok()}";\n'),
+    ("haskell", "x.hs", lambda: f'apiKey = "{_tok()}"\n'),
+    ("clojure", "x.clj", lambda: f'(def api-key "{_tok()}")\n'),
+    ("sql-insert-password", "x.sql", lambda: f"INSERT INTO config (key, value) VALUES ('smtp_password', '{_pw()}');\n"),  # noqa: S608
+]
+
+NEGATIVES_3: list[tuple[str, str, object]] = [
+    ("docs-curl-placeholder", "x.md", lambda: "curl -u USERNAME:PASSWORD https://api.acme.io\n"),
+    ("docs-curl-env", "x.md", lambda: 'curl -u "$USER:$TOKEN" https://api.acme.io\n'),
+    ("docs-bearer-placeholder", "x.md", lambda: "Authorization: Bearer YOUR_ACCESS_TOKEN\n"),
+    ("docs-bearer-angle", "x.md", lambda: "Authorization: Bearer <token>\n"),
+    ("jdbc-no-password", "x.properties", lambda: "url=jdbc:postgresql://db:5432/app\n"),
+    ("url-user-only", "x.txt", lambda: "https://git@github.com/acme/app.git\n"),
+    ("k8s-secret-empty", "s.yaml", lambda: "apiVersion: v1\nkind: Secret\ndata:\n  password: \"\"\n"),
+    ("k8s-secret-placeholder", "s.yaml", lambda: "apiVersion: v1\nkind: Secret\nstringData:\n  password: CHANGEME\n  token: ${TOKEN}\n"),
+    ("ts-type", "x.ts", lambda: "interface Opts { apiKey: string; password?: string }\n"),
+    ("java-getter", "X.java", lambda: "String password = config.getPassword();\n"),
+    ("python-secrets-module", "x.py", lambda: "token = secrets.token_urlsafe(32)\n"),
+    ("password-compare", "x.py", lambda: 'if password == confirm_password:\n    pass\n'),
+    ("react-prop", "x.jsx", lambda: '<Input type="password" name="password" value={password} onChange={setPassword} />\n'),
+    ("django-form", "forms.py", lambda: "password = forms.CharField(widget=forms.PasswordInput)\n"),
+    ("sqlalchemy-col", "models.py", lambda: "password_hash = Column(String(128), nullable=False)\n"),
+    ("csrf-meta", "x.html", lambda: '<meta name="csrf-token" content="{{ csrf_token() }}">\n'),
+    ("aws-example-secret-alone", "x.md", lambda: 'secret = "wJalrXUtnFEMI/K7MDENG/' + 'bPxRfiCYEXAMPLEKEY"\n'),
+    ("aws-account-id", "x.tf", lambda: 'account_id = "123456789012"\n'),
+    ("gh-token-var", "x.yml", lambda: "token: ${{ github.token }}\n"),
+    ("circleci-context", "config.yml", lambda: "      - run: echo $NPM_TOKEN\n"),
+    ("password-env-ref-ps", "x.ps1", lambda: "$Password = $env:DB_PASSWORD\n"),
+    ("heroku-config-docs", "x.md", lambda: "heroku config:set API_KEY=<your key>\n"),
+    ("base64-cert-json", "x.json", lambda: json.dumps({"certificate": base64.b64encode(b"-----BEGIN CERTIFICATE-----\n" + rng.randbytes(200)).decode()})),
+    ("key-id-only", "x.yml", lambda: f"kid: {r(HEX,40)}\n"),
+    ("public-key-jwk", "jwks.json", lambda: json.dumps({"keys": [{"kty": "RSA", "e": "AQAB", "n": base64.urlsafe_b64encode(rng.randbytes(256)).decode().rstrip("="), "kid": "k1"}]})),
+    ("openapi-security", "openapi.yml", lambda: "components:\n  securitySchemes:\n    ApiKeyAuth:\n      type: apiKey\n      in: header\n      name: X-API-KEY\n"),
+    ("translation-secret", "fr.json", lambda: json.dumps({"secret_question": "Quelle est votre question secrète ?"})),
+    ("lorem-ipsum-token", "x.txt", lambda: "The token bucket algorithm refills 10 tokens per second.\n"),
+    ("password-regex-config", "x.yml", lambda: 'password_pattern: "^(?=.*[a-z])(?=.*[A-Z]).{8,}$"\n'),
+    ("random-id-in-test", "test_x.py", lambda: f'def test_id():\n    assert make_id() != "{r(ALNUM, 22)}"\n'),
+    ("gpg-fingerprint", "x.txt", lambda: "fingerprint: 3AA5 C343 7158 1A5C 2A3F  F6E1 9B3E 7A9C 2A3F F6E1\n"),
+    ("ssh-host-key-fp", "x.txt", lambda: "SHA256:" + base64.b64encode(rng.randbytes(32)).decode().rstrip("=") + "\n"),
+    ("npm-integrity-in-json", "package.json", lambda: json.dumps({"dist": {"integrity": "sha512-" + base64.b64encode(rng.randbytes(64)).decode(), "shasum": r(HEX, 40)}})),
+    ("docker-image-id", "x.txt", lambda: f"image: sha256:{r(HEX, 64)}\n"),
+    ("vault-path", "x.hcl", lambda: 'path "secret/data/app/*" {\n  capabilities = ["read"]\n}\n'),
+    ("sops-yaml", "x.yaml", lambda: f"sops:\n  kms: []\n  mac: ENC[AES256_GCM,data:{r(ALNUM,40)},iv:{r(ALNUM,43)}=,tag:{r(ALNUM,22)}==,type:str]\n"),
+    ("age-encrypted", "x.age", lambda: "-----BEGIN AGE ENCRYPTED FILE-----\n" + base64.b64encode(rng.randbytes(200)).decode() + "\n-----END AGE ENCRYPTED FILE-----\n"),
+    ("git-lfs-pointer", "x.bin", lambda: f"version https://git-lfs.github.com/spec/v1\noid sha256:{r(HEX,64)}\nsize 12345\n"),
+]
+# fmt: on
+
+
 # --- running -------------------------------------------------------------------------
 
 
@@ -784,6 +883,8 @@ def run(verbose: bool) -> dict:
             alarms.append((name, path, [(f.rule, f.excerpt[:90]) for f in findings[:3]]))
     result["negatives"] = {"n": len(NEGATIVES), "false_alarms": len(alarms), "alarms": alarms}
     result["negatives_2"] = _negatives(NEGATIVES_2, SEEDS["negatives"] + 10)
+    result["planted_3"] = _planted(PLANTED_3, SEEDS["planted"] + 20)
+    result["negatives_3"] = _negatives(NEGATIVES_3, SEEDS["negatives"] + 20)
     return result
 
 
@@ -828,7 +929,16 @@ def main() -> int:
     out.write(
         f"negative, round 2: {n2['false_alarms']}/{n2['n']} false alarms = {100 * n2['false_alarms'] / n2['n']:.1f} %\n"
     )
+    p3, n3 = res["planted_3"], res["negatives_3"]
+    out.write(f"planted, round 3 : {p3['found']}/{p3['n']} = {100 * p3['found'] / p3['n']:.1f} %\n")
+    out.write(
+        f"negative, round 3: {n3['false_alarms']}/{n3['n']} false alarms = {100 * n3['false_alarms'] / n3['n']:.1f} %\n"
+    )
     if args.verbose:
+        for name, path, text in p3["misses"]:
+            out.write(f"  MISS planted-3 {name:26} {path}: {text}\n")
+        for name, path, found in n3["alarms"]:
+            out.write(f"  FALSE ALARM-3  {name:26} {path} {found}\n")
         for name, path, text in p2["misses"]:
             out.write(f"  MISS planted-2 {name:26} {path}: {text}\n")
         for name, path, found in n2["alarms"]:

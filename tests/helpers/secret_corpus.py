@@ -457,6 +457,7 @@ def _added_syntaxes(g: Gen) -> list[tuple[str, str, str, str]]:
     """Syntaxes the fresh evaluation found missed: .netrc on one line, PowerShell, SQL, setters, cookies."""
     pw, tok = g.password(), g.s(ALNUM, 32)
     session = g.s(LOWER + DIGITS, 32)
+    strong = g.s(LOWER, 4) + g.s(UPPER, 2) + g.s(DIGITS, 3) + "!" + g.s(ALNUM, 4)
     return [
         ("netrc-one-line", ".netrc", f"machine api.internal login deploy password {pw}\n", pw),
         (
@@ -480,6 +481,25 @@ def _added_syntaxes(g: Gen) -> list[tuple[str, str, str, str]]:
         ("pgpass", ".pgpass", f"db.internal:5432:app:app:{pw}\n", pw),
         ("docker-login-p", "scripts/push.sh", f"docker login -u ci -p {pw} registry.internal\n", pw),
         ("echo-into-sudo", "scripts/install.sh", f"echo '{pw}' | sudo -S apt-get update\n", pw),
+        (
+            "url-query-token",
+            "web/api.js",
+            f'fetch("https://api.internal/v1/items?access_token={tok}")\n',
+            tok,
+        ),
+        ("quoted-header", "scripts/call.sh", f"curl -H 'X-API-Key: {tok}' https://api.internal\n", tok),
+        ("placeholder-default", "src/Conf.java", f'@Value("${{api.key:{tok}}}")\n', tok),
+        (
+            "compose-default",
+            "docker-compose.yml",
+            f"    environment:\n      - DB_URL=${{DB_PASSWORD:-{pw}}}\n",
+            pw,
+        ),
+        ("helm-set", "scripts/deploy.sh", f"helm upgrade app ./chart --set db.password='{pw}'\n", pw),
+        ("tf-variable-default", "variables.tf", f'variable "db_password" {{\n  default = "{pw}"\n}}\n', pw),
+        ("jdbc-oracle-thin", "db.properties", f"url=jdbc:oracle:thin:scott/{pw}@db:1521:ORCL\n", pw),
+        ("export-then-command", "Dockerfile", f"RUN export NPM_TOKEN={tok} && npm ci\n", tok),
+        ("log-line", "logs/app.log", f"2026-01-01 INFO login user=admin password={strong}\n", strong),
     ]
 
 
@@ -542,6 +562,38 @@ def _added_negatives(g: Gen) -> list[tuple[str, str, str]]:
             "relative-path",
             "tests/cases.py",
             'CASES = [("k8s-secret", "k8s/secret.yaml"), ("token", ".github/workflows/ci.yml")]\n',
+        ),
+        (
+            "query-placeholder",
+            "docs/api.md",
+            "GET /v1/items?access_token=YOUR_ACCESS_TOKEN&api_key={api_key}\n",
+        ),
+        (
+            "query-interpolated",
+            "app/links.py",
+            'url = f"{base}{path}?token={link_token(user_id, team_id)}"\n',
+        ),
+        (
+            "header-docs",
+            "docs/curl.md",
+            "curl -H 'X-API-Key: <your-key>' -H \"PRIVATE-TOKEN: $GITLAB_TOKEN\" https://x\n",
+        ),
+        ("spring-placeholder-no-default", "src/App.java", '@Value("${api.key}")\nString key;\n'),
+        ("helm-set-reference", "deploy.sh", "helm upgrade app ./chart --set db.password=$DB_PASSWORD\n"),
+        (
+            "tf-variable-no-default",
+            "variables.tf",
+            'variable "db_password" {\n  type      = string\n  sensitive = true\n}\n',
+        ),
+        (
+            "log-line-masked",
+            "logs/app.log",
+            "2026-01-01 INFO login user=admin password=******** token=[REDACTED]\n",
+        ),
+        (
+            "code-kwargs",
+            "app/db.py",
+            "conn = connect(user=user, password=password, api_key=settings.API_KEY)\n",
         ),
         (
             "dotfile-name",

@@ -141,6 +141,15 @@ def secret_value(value: str, context: str) -> bool:
     return password(value) if PASSWORD_NAME_RE.search(name) else token(value)
 
 
+def strong_secret_value(value: str, context: str) -> bool:
+    """For names met in free text (`password=` in a log line): only values that cannot be prose."""
+    name = context.replace(value, "")
+    if PASSWORD_NAME_RE.search(name):
+        v = unescape(joined(value))
+        return password(value) and judge.char_classes(v) >= 3
+    return judge.looks_random(unescape(joined(value)), min_length=16)
+
+
 CHECKS = {
     "jwt": jwt,
     "b64-jwt": b64_jwt,
@@ -152,7 +161,7 @@ CHECKS = {
     "not-placeholder": not_placeholder,
     "session": session,
 }
-CONTEXT_CHECKS = {"secret-value": secret_value}
+CONTEXT_CHECKS = {"secret-value": secret_value, "strong-secret-value": strong_secret_value}
 
 
 def passes(name: str, value: str, context: str = "") -> bool:

@@ -32,6 +32,7 @@ PLACEHOLDER_WORDS = (
     "insert",
     "replace",
     "xxxx",
+    "XXXX",
     "****",
     "....",
     "<",
@@ -43,6 +44,9 @@ PLACEHOLDER_WORDS = (
     "%s",
     "$(",
 )
+# Placeholder runs matched as written (xxxx, XXXX), so a random token that happens to hold
+# "xXxX" is still judged.
+CASED_WORDS = frozenset({"xxxx", "XXXX"})
 # Whole values that are placeholders or plain words, never a secret.
 PLACEHOLDER_VALUES = frozenset(
     {
@@ -199,7 +203,9 @@ def is_placeholder(value: str) -> bool:
     low = value.lower().strip()
     if not low or low in PLACEHOLDER_VALUES:
         return True
-    if any(word in low for word in PLACEHOLDER_WORDS):
+    if any(word in low for word in PLACEHOLDER_WORDS if word not in CASED_WORDS):
+        return True
+    if any(word in value for word in CASED_WORDS):
         return True
     if REFERENCE_RE.match(value.strip()) or FORMAT_FIELD_RE.search(value) or NUMBER_RE.match(value.strip()):
         return True
