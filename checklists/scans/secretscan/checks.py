@@ -124,7 +124,8 @@ def not_placeholder(value: str) -> bool:
 
 
 PASSWORD_NAME_RE = re.compile(r"(?i)pass|pwd")
-NAME_RE = re.compile(r"[A-Za-z0-9_.\-]+")
+# The identifier in a match that holds the secret word (DB_PASSWORD in `- name: DB_PASSWORD`).
+SECRET_NAME_RE = re.compile(r"(?i)[A-Za-z0-9_.\-]*(?:pass|pwd|secret|token|key|cred)[A-Za-z0-9_.\-]*")
 # Names for something about a secret rather than the secret: TOKEN_HEADER, SECRET_PATH,
 # PASSWORD_FIELD, API_KEY_NAME. Their values are only reported when a machine made them.
 ABOUT_NAME_RE = re.compile(
@@ -135,8 +136,8 @@ ABOUT_NAME_RE = re.compile(
 def secret_value(value: str, context: str) -> bool:
     """A password when the name says pass/pwd, a token otherwise (the name is in `context`)."""
     name = context.replace(value, "")
-    first = NAME_RE.search(name)
-    if first and ABOUT_NAME_RE.search(first.group(0)):
+    named = SECRET_NAME_RE.search(name)
+    if named and ABOUT_NAME_RE.search(named.group(0)):
         return judge.looks_random(unescape(joined(value)), min_length=20)
     return password(value) if PASSWORD_NAME_RE.search(name) else token(value)
 
