@@ -9,7 +9,7 @@ import pytest
 
 from checklists.scans.secretscan import engine, rules
 
-from .helpers.secret_corpus import CONTEXTUAL, FORMATS, corpus
+from .helpers.secret_corpus import ADDED_FORMATS, CONTEXTUAL, FORMATS, corpus
 
 
 @pytest.fixture(scope="module")
@@ -28,10 +28,10 @@ def _found(sample, findings, *, by_rule: bool) -> bool:
 
 def test_every_provider_rule_has_samples_in_the_corpus():
     provider_rules = {r.id for r in rules.load_rules().rules if not r.generic}
-    assert provider_rules <= set(FORMATS) | set(CONTEXTUAL)
+    assert provider_rules <= set(FORMATS) | set(ADDED_FORMATS) | set(CONTEXTUAL)
 
 
-@pytest.mark.parametrize("rule_id", sorted(FORMATS))
+@pytest.mark.parametrize("rule_id", sorted(set(FORMATS) | set(ADDED_FORMATS)))
 def test_each_provider_format_is_recognised_alone_by_its_own_rule(results, rule_id):
     samples = [(s, f) for s, f in results if s.set == "formats" and s.kind == rule_id]
     assert samples

@@ -12,7 +12,7 @@ import pytest
 from checklists.scans.secretscan import engine, rules
 from checklists.scans.secretscan.rules import RuleSet
 
-from .helpers.secret_corpus import CONTEXTUAL, FORMATS, Gen
+from .helpers.secret_corpus import ADDED_FORMATS, CONTEXTUAL, FORMATS, Gen
 
 MB = 1024 * 1024
 LIMIT_SECONDS = 1.0
@@ -20,7 +20,8 @@ LIMIT_SECONDS = 1.0
 
 def adversarial_lines(rule) -> list[bytes]:
     g = Gen(7)
-    samples = [m(g) for m in FORMATS.get(rule.id, []) + CONTEXTUAL.get(rule.id, [])]
+    makers = FORMATS.get(rule.id, []) + ADDED_FORMATS.get(rule.id, []) + CONTEXTUAL.get(rule.id, [])
+    samples = [m(g) for m in makers]
     pieces = [k.decode() for k in rule.keywords][:2] + [s[: max(4, len(s) // 2)] for s in samples][:1]
     lines = []
     for piece in pieces:

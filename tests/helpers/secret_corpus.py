@@ -248,6 +248,38 @@ FORMATS: dict[str, list[Callable[[Gen], str]]] = {
     "jwt-base64": [lambda g: g.b64(g.jwt().encode())],
 }
 
+# Formats added from the fresh evaluation (bench/secrets_fresh_eval.py); drawn from their own
+# generator so the samples above stay what they were.
+ADDED_FORMATS: dict[str, list[Callable[[Gen], str]]] = {
+    "braintree-access-token": [
+        lambda g: "access_token$production$" + g.s(LOWER + DIGITS, 16) + "$" + g.s(HEX, 32)
+    ],
+    "firebase-fcm-server-key": [lambda g: "AAAA" + g.s(URLSAFE, 7) + ":APA91b" + g.s(URLSAFE, 134)],
+    "salesforce-access-token": [lambda g: "00D" + g.s(ALNUM, 12) + "!" + g.s(ALNUM + ".", 96)],
+    "clickup-api-token": [lambda g: "pk_" + g.s(DIGITS, 8) + "_" + g.s(UPPER + DIGITS, 32)],
+    "hubspot-private-app-token": [lambda g: "pat-na1-" + g.uuid(), lambda g: "pat-eu1-" + g.uuid()],
+    "sourcegraph-access-token": [
+        lambda g: "sgp_" + g.s(HEX, 16) + "_" + g.s(HEX, 40),
+        lambda g: "sgp_local_" + g.s(HEX, 40),
+    ],
+    "resend-api-key": [lambda g: "re_" + g.s(ALNUM, 8) + "_" + g.s(ALNUM, 24)],
+    "neon-api-key": [lambda g: "napi_" + g.s(LOWER + DIGITS, 64)],
+    "defined-networking-api-key": [
+        lambda g: "dnkey-" + g.s(UPPER + DIGITS, 26) + "-" + g.s(UPPER + DIGITS, 52)
+    ],
+    "mailersend-api-token": [lambda g: "mlsn." + g.s(HEX, 64)],
+    "elevenlabs-api-key": [lambda g: "sk_" + g.s(HEX, 48)],
+    "lob-api-key": [lambda g: "live_" + g.s(HEX, 35)],
+    "nuget-api-key": [lambda g: "oy2" + g.s(LOWER + DIGITS, 43)],
+    "vercel-token": [lambda g, p=p: p + g.s(ALNUM, 56) for p in ("vcp_", "vci_", "vck_")],
+    "tencent-cloud-secret-id": [lambda g: "AKID" + g.s(ALNUM, 32)],
+    # Shapes the rules above missed before: a Doppler service token's environment slug, a
+    # Prefect service-account key, a bearer token opening with 21 "A".
+    "doppler-token": [lambda g: "dp.st.prd." + g.s(ALNUM, 40)],
+    "prefect-api-key": [lambda g: "pnb_" + g.s(ALNUM, 36)],
+    "twitter-bearer-token": [lambda g: "A" * 21 + g.s(ALNUM, 20) + "%3D" + g.s(ALNUM, 50)],
+}
+
 # Formats without a prefix: recognised next to the provider's name, as documented.
 CONTEXTUAL: dict[str, list[Callable[[Gen], str]]] = {
     "aws-secret-access-key": [lambda g: f'aws_secret_access_key = "{g.s(ALNUM + "/+", 40)}"'],
@@ -421,6 +453,156 @@ def _syntaxes(g: Gen) -> list[tuple[str, str, str, str]]:
     return out
 
 
+def _added_syntaxes(g: Gen) -> list[tuple[str, str, str, str]]:
+    """Syntaxes the fresh evaluation found missed: .netrc on one line, PowerShell, SQL, setters, cookies."""
+    pw, tok = g.password(), g.s(ALNUM, 32)
+    session = g.s(LOWER + DIGITS, 32)
+    strong = g.s(LOWER, 4) + g.s(UPPER, 2) + g.s(DIGITS, 3) + "!" + g.s(ALNUM, 4)
+    return [
+        ("netrc-one-line", ".netrc", f"machine api.internal login deploy password {pw}\n", pw),
+        (
+            "powershell-securestring",
+            "deploy.ps1",
+            f'$Password = ConvertTo-SecureString "{pw}" -AsPlainText -Force\n',
+            pw,
+        ),
+        ("sql-create-user", "db/seed.sql", f"CREATE USER app WITH PASSWORD '{pw}';\n", pw),
+        ("sql-identified-by", "db/grant.sql", f"ALTER USER 'app'@'%' IDENTIFIED BY '{pw}';\n", pw),
+        ("java-setter", "src/Conf.java", f'        dataSource.setPassword("{pw}");\n', pw),
+        ("builder-with", "src/client.ts", f'const c = new Client().withApiKey("{tok}");\n', tok),
+        ("cookie-header", "requests/login.http", f"Cookie: theme=dark; sessionid={session}\n", session),
+        ("vb-dim-as", "src/Module1.vb", f'Dim password As String = "{pw}"\n', pw),
+        ("yaml-anchor", "config/base.yml", f"db_pass: &dbpw {pw}\n", pw),
+        ("env-for-one-command", "scripts/backup.sh", f"PGPASSWORD='{pw}' pg_dump -h db app > dump.sql\n", pw),
+        ("gradle-dsl", "build.gradle", f'credentials {{\n    username "ci"\n    password "{pw}"\n}}\n', pw),
+        ("k8s-env-name-value", "k8s/deploy.yaml", f'env:\n  - name: DB_PASSWORD\n    value: "{pw}"\n', pw),
+        ("plist", "ios/Info.plist", f"<dict>\n  <key>APIKey</key>\n  <string>{tok}</string>\n</dict>\n", tok),
+        ("android-string", "res/values/keys.xml", f'<string name="backend_api_key">{tok}</string>\n', tok),
+        ("pgpass", ".pgpass", f"db.internal:5432:app:app:{pw}\n", pw),
+        ("docker-login-p", "scripts/push.sh", f"docker login -u ci -p {pw} registry.internal\n", pw),
+        ("echo-into-sudo", "scripts/install.sh", f"echo '{pw}' | sudo -S apt-get update\n", pw),
+        (
+            "url-query-token",
+            "web/api.js",
+            f'fetch("https://api.internal/v1/items?access_token={tok}")\n',
+            tok,
+        ),
+        ("quoted-header", "scripts/call.sh", f"curl -H 'X-API-Key: {tok}' https://api.internal\n", tok),
+        ("placeholder-default", "src/Conf.java", f'@Value("${{api.key:{tok}}}")\n', tok),
+        (
+            "compose-default",
+            "docker-compose.yml",
+            f"    environment:\n      - DB_URL=${{DB_PASSWORD:-{pw}}}\n",
+            pw,
+        ),
+        ("helm-set", "scripts/deploy.sh", f"helm upgrade app ./chart --set db.password='{pw}'\n", pw),
+        ("tf-variable-default", "variables.tf", f'variable "db_password" {{\n  default = "{pw}"\n}}\n', pw),
+        ("jdbc-oracle-thin", "db.properties", f"url=jdbc:oracle:thin:scott/{pw}@db:1521:ORCL\n", pw),
+        ("export-then-command", "Dockerfile", f"RUN export NPM_TOKEN={tok} && npm ci\n", tok),
+        ("log-line", "logs/app.log", f"2026-01-01 INFO login user=admin password={strong}\n", strong),
+    ]
+
+
+def _added_negatives(g: Gen) -> list[tuple[str, str, str]]:
+    """Negatives the fresh evaluation found reported: names about a secret, paths, hashes, public tokens."""
+    salt, digest = g.s(ALNUM, 22), g.b64(bytes(g.rng.randrange(256) for _ in range(32)))
+    mapbox_pk = "pk.eyJ" + g.s(URLSAFE, 60) + "." + g.s(URLSAFE, 22)
+    nix = g.s("0123456789abcdfghijklmnpqrsvwxyz", 52)
+    client = g.s(LOWER + DIGITS, 32)
+    return [
+        ("header-name", "app/auth.py", 'TOKEN_HEADER = "X-Auth-Token"\nAPI_KEY_PARAM = "api-key"\n'),
+        ("secret-path", "app/paths.py", 'SECRET_PATH = "/etc/acme/secrets/api_key.txt"\n'),
+        ("password-file", ".env", "DB_PASSWORD_FILE=/run/secrets/db_password\n"),
+        (
+            "django-password-hash",
+            "fixtures/users.json",
+            json.dumps(
+                [{"model": "auth.user", "fields": {"password": f"pbkdf2_sha256$870000${salt}${digest}"}}]
+            )
+            + "\n",
+        ),
+        ("mapbox-public-token", "web/map.js", f"mapboxgl.accessToken = '{mapbox_pk}';\n"),
+        ("sql-password-placeholder", "db/users.sql", "CREATE USER app WITH PASSWORD '${DB_PASSWORD}';\n"),
+        ("cookie-placeholder", "docs/api.md", "Cookie: sessionid=<your-session-id>\n"),
+        (
+            "nix-hash",
+            "default.nix",
+            f'  src = fetchurl {{ url = "https://x/y.tar.gz"; sha256 = "{nix}"; }};\n',
+        ),
+        (
+            "google-client-id",
+            "oauth.json",
+            json.dumps({"client_id": f"{g.s(DIGITS, 12)}-{client}.apps.googleusercontent.com"}),
+        ),
+        (
+            "key-vault-reference",
+            "appsettings.json",
+            json.dumps({"Password": "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/db/)"}),
+        ),
+        (
+            "k8s-env-from-secret",
+            "k8s/app.yaml",
+            "env:\n  - name: DB_PASSWORD\n    valueFrom:\n      secretKeyRef: {name: db, key: password}\n",
+        ),
+        ("k8s-env-reference", "k8s/job.yaml", 'env:\n  - name: API_TOKEN\n    value: "$(TOKEN_FROM_INIT)"\n'),
+        ("pgpass-wildcards", ".pgpass", "*:*:*:app:*\n"),
+        (
+            "echo-variable-into-login",
+            "ci/login.sh",
+            'echo "$REGISTRY_PASSWORD" | docker login -u ci --password-stdin\n',
+        ),
+        ("plist-bundle-name", "ios/Other.plist", "<key>TokenName</key>\n<string>session</string>\n"),
+        ("gradle-password-property", "build.gradle", "    password findProperty('repoPassword')\n"),
+        (
+            "fstring-call",
+            "tests/gen.py",
+            "DB_PASSWORD = f\"{make_password()}\"\ntoken = f'{_tok()}-{_tok()}'\n",
+        ),
+        (
+            "relative-path",
+            "tests/cases.py",
+            'CASES = [("k8s-secret", "k8s/secret.yaml"), ("token", ".github/workflows/ci.yml")]\n',
+        ),
+        (
+            "query-placeholder",
+            "docs/api.md",
+            "GET /v1/items?access_token=YOUR_ACCESS_TOKEN&api_key={api_key}\n",
+        ),
+        (
+            "query-interpolated",
+            "app/links.py",
+            'url = f"{base}{path}?token={link_token(user_id, team_id)}"\n',
+        ),
+        (
+            "header-docs",
+            "docs/curl.md",
+            "curl -H 'X-API-Key: <your-key>' -H \"PRIVATE-TOKEN: $GITLAB_TOKEN\" https://x\n",
+        ),
+        ("spring-placeholder-no-default", "src/App.java", '@Value("${api.key}")\nString key;\n'),
+        ("helm-set-reference", "deploy.sh", "helm upgrade app ./chart --set db.password=$DB_PASSWORD\n"),
+        (
+            "tf-variable-no-default",
+            "variables.tf",
+            'variable "db_password" {\n  type      = string\n  sensitive = true\n}\n',
+        ),
+        (
+            "log-line-masked",
+            "logs/app.log",
+            "2026-01-01 INFO login user=admin password=******** token=[REDACTED]\n",
+        ),
+        (
+            "code-kwargs",
+            "app/db.py",
+            "conn = connect(user=user, password=password, api_key=settings.API_KEY)\n",
+        ),
+        (
+            "dotfile-name",
+            "tests/files.py",
+            'FILES = {"password_file": ".htpasswd", "credentials": ".git-credentials"}\n',
+        ),
+    ]
+
+
 def _negatives(g: Gen) -> list[tuple[str, str, str]]:
     """(kind, path, text): nothing here is a secret."""
     jwt_io_header = g.b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
@@ -587,11 +769,12 @@ def _negatives(g: Gen) -> list[tuple[str, str, str]]:
 
 def corpus(seed: int = SEED, per_format: int = 3) -> list[Sample]:
     """The whole labelled corpus, the same for a given seed."""
-    g = Gen(seed)
+    g, added = Gen(seed), Gen(seed + 1)
     samples = []
-    for rule, makers in FORMATS.items():
+    for rule, makers in [*FORMATS.items(), *ADDED_FORMATS.items()]:
+        gen = added if makers is ADDED_FORMATS.get(rule) else g
         for i in range(per_format):
-            token = makers[i % len(makers)](g)
+            token = makers[i % len(makers)](gen)
             samples.append(
                 Sample("formats", rule, f"formats/{rule}/{i}.py", f'value = "{token}"\n', 1, token)
             )
@@ -600,12 +783,12 @@ def corpus(seed: int = SEED, per_format: int = 3) -> list[Sample]:
             text = makers[i % len(makers)](g)
             samples.append(Sample("contextual", rule, f"contextual/{rule}/{i}.txt", text + "\n", 1, ""))
     for i in range(per_format):
-        for kind, path, text, secret in _syntaxes(g):
+        for kind, path, text, secret in [*_syntaxes(g), *_added_syntaxes(added)]:
             line = next((n for n, row in enumerate(text.splitlines(), 1) if secret and secret in row), None)
             if line is None:
                 line = len(text.splitlines())
             samples.append(Sample("syntaxes", kind, f"syntaxes/{i}/{path}", text, line, secret))
     for i in range(per_format):
-        for kind, path, text in _negatives(g):
+        for kind, path, text in [*_negatives(g), *_added_negatives(added)]:
             samples.append(Sample("negatives", kind, f"negatives/{i}/{path}", text))
     return samples

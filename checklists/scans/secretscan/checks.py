@@ -111,17 +111,44 @@ def random(value: str) -> bool:
     return judge.looks_random(value, min_length=20)
 
 
+def session(value: str) -> bool:
+    """A session id: long and random, though often only lower case and digits (Django, PHP)."""
+    v = value.strip()
+    if len(v) < 16 or judge.is_placeholder(v) or judge.IDENTIFIER_RE.match(v):
+        return False
+    return judge.char_classes(v) >= 2 and judge.shannon_entropy(v) >= 3.5
+
+
 def not_placeholder(value: str) -> bool:
     return not judge.is_placeholder(value)
 
 
 PASSWORD_NAME_RE = re.compile(r"(?i)pass|pwd")
+# The identifier in a match that holds the secret word (DB_PASSWORD in `- name: DB_PASSWORD`).
+SECRET_NAME_RE = re.compile(r"(?i)[A-Za-z0-9_.\-]*(?:pass|pwd|secret|token|key|cred)[A-Za-z0-9_.\-]*")
+# Names for something about a secret rather than the secret: TOKEN_HEADER, SECRET_PATH,
+# PASSWORD_FIELD, API_KEY_NAME. Their values are only reported when a machine made them.
+ABOUT_NAME_RE = re.compile(
+    r"(?i)(?:header|headers|name|field|param|label|prefix|suffix|path|file|dir|url|uri|type|kind|format|regex|pattern)$"
+)
 
 
 def secret_value(value: str, context: str) -> bool:
     """A password when the name says pass/pwd, a token otherwise (the name is in `context`)."""
     name = context.replace(value, "")
+    named = SECRET_NAME_RE.search(name)
+    if named and ABOUT_NAME_RE.search(named.group(0)):
+        return judge.looks_random(unescape(joined(value)), min_length=20)
     return password(value) if PASSWORD_NAME_RE.search(name) else token(value)
+
+
+def strong_secret_value(value: str, context: str) -> bool:
+    """For names met in free text (`password=` in a log line): only values that cannot be prose."""
+    name = context.replace(value, "")
+    if PASSWORD_NAME_RE.search(name):
+        v = unescape(joined(value))
+        return password(value) and judge.char_classes(v) >= 3
+    return judge.looks_random(unescape(joined(value)), min_length=16)
 
 
 CHECKS = {
@@ -133,8 +160,9 @@ CHECKS = {
     "token": token,
     "random": random,
     "not-placeholder": not_placeholder,
+    "session": session,
 }
-CONTEXT_CHECKS = {"secret-value": secret_value}
+CONTEXT_CHECKS = {"secret-value": secret_value, "strong-secret-value": strong_secret_value}
 
 
 def passes(name: str, value: str, context: str = "") -> bool:

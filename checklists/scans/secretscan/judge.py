@@ -32,6 +32,7 @@ PLACEHOLDER_WORDS = (
     "insert",
     "replace",
     "xxxx",
+    "XXXX",
     "****",
     "....",
     "<",
@@ -43,6 +44,9 @@ PLACEHOLDER_WORDS = (
     "%s",
     "$(",
 )
+# Placeholder runs matched as written (xxxx, XXXX), so a random token that happens to hold
+# "xXxX" is still judged.
+CASED_WORDS = frozenset({"xxxx", "XXXX"})
 # Whole values that are placeholders or plain words, never a secret.
 PLACEHOLDER_VALUES = frozenset(
     {
@@ -80,7 +84,7 @@ PLACEHOLDER_VALUES = frozenset(
 )
 # Values that are references to a secret kept elsewhere, not the secret itself.
 REFERENCE_RE = re.compile(
-    r"""^(?:\$[A-Za-z_{(]|%[A-Za-z_]+%$|@[A-Za-z_.]+@$|!Ref\b|!Sub\b|!GetAtt\b|(?:os\.)?getenv\b|os\.environ|process\.env|ENV\[|env\(|System\.getenv|secrets\.|vault:|arn:aws:secretsmanager|projects/[^/]+/secrets/|sm://|ssm:|\{\{|\{%|<%|\[\[)"""
+    r"""^(?:\$[A-Za-z_{(]|%[A-Za-z_]+%$|@[A-Za-z_.]+@$|!Ref\b|!Sub\b|!GetAtt\b|(?:os\.)?getenv\b|os\.environ|process\.env|ENV\[|env\(|System\.getenv|secrets\.|vault:|arn:aws:secretsmanager|projects/[^/]+/secrets/|sm://|ssm:|@Microsoft\.KeyVault\(|\{\{|\{%|<%|\[\[)"""
 )
 SEQUENCES = (
     "0123456789",
@@ -98,13 +102,16 @@ UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]
 # Names, not secrets: snake_case (a leading underscore too), CONSTANT_CASE (with whole
 # number segments: HTTP_X_SIGNATURE_256), CamelCase, camelCase.
 IDENTIFIER_RE = re.compile(
-    r"^(?:_*[a-z]+(?:[_.\-:/][a-z]+)*|[A-Z]+(?:[_.\-](?:[A-Z]+|[0-9]+))*|[A-Za-z][a-z]+(?:[A-Z][a-z]+)*"
+    r"^(?:[_.]*[a-z]+(?:[_.\-:/][a-z]+)*|[A-Z]+(?:[_.\-](?:[A-Z]+|[0-9]+))*|[A-Za-z][a-z]+(?:[A-Z][a-z]+)*"
     r"|[a-z]+(?:[A-Z][a-z]*)+)$"
 )
 DOTTED_CODE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+(?:\(.*\))?$")
 CALL_RE = re.compile(r"^[A-Za-z_$][A-Za-z0-9_.$]*(?:\(.*\)?|\[.*\]?)$")  # a call or an index: code
 NUMBER_RE = re.compile(r"^[-+]?(?:0[xob][0-9a-fA-F_]+|[0-9_]+(?:\.[0-9_]+)?(?:e[-+]?[0-9]+)?)[lLuU]?$")
-FORMAT_FIELD_RE = re.compile(r"\{[A-Za-z0-9_.!:\-\[\]]*\}|%\([A-Za-z_]+\)[sdr]|%[sd]\b")
+# Format fields and interpolations: {name}, {obj.attr}, {make_token()} (an f-string's call), %(x)s.
+FORMAT_FIELD_RE = re.compile(
+    r"\{[A-Za-z0-9_.!:\-\[\]]*\}|\{[A-Za-z_][A-Za-z0-9_.]*\([^{}]{0,80}\)\}|%\([A-Za-z_]+\)[sdr]|%[sd]\b"
+)
 ALNUM_RUN_RE = re.compile(r"[A-Za-z0-9]+")
 # Public material that looks random: ssh public key blobs, hash and integrity prefixes.
 PUBLIC_PREFIXES = (
@@ -125,7 +132,23 @@ PUBLIC_PREFIXES = (
     "npub1",
     "pk_live_",
     "pk_test_",
+    "pk.eyJ",  # Mapbox public tokens (docs.mapbox.com/accounts/guides/tokens): sk. ones are secret
 )
+# Stored password hashes (Django's `algorithm$...`, crypt's `$id$...`): what a fixture of users
+# holds instead of the password, not a credential by itself.
+PASSWORD_HASH_RE = re.compile(
+    r"^(?:(?:pbkdf2_sha256|pbkdf2_sha1|argon2|bcrypt_sha256|bcrypt|scrypt|sha1|md5|unsalted_sha1|unsalted_md5|crypt)"
+    r"\$[^\s$]{1,40}\$|\$(?:1|2[abxy]?|5|6|7|y|gy|argon2(?:i|d|id)|scrypt|pbkdf2(?:-sha\d+)?)\$)"
+)
+# Nix's base32 sha256 (52 characters of an alphabet without e, o, u, t): a source's hash.
+NIX_HASH_RE = re.compile(r"^[0-9a-df-np-sv-z]{52}$")
+# Identifiers that are public by design: OAuth client ids.
+PUBLIC_SUFFIXES = (".apps.googleusercontent.com",)
+# A file system path made of words: /etc/app/secrets/api_key.txt, ./keys/prod.pem, ~/.ssh/id_rsa.
+PATH_RE = re.compile(r"^(?:~|\.{1,2})?/(?:[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*/?)+$")
+# A relative path of words ending in a file name with an extension: k8s/secret.yaml, .github/ci.yml.
+RELATIVE_PATH_RE = re.compile(r"^\.?[A-Za-z0-9_\-]+(?:/\.?[A-Za-z0-9_\-]+)*/\.?[A-Za-z0-9_\-]+\.[a-z]{1,5}$")
+WORDY_SEGMENT_RE = re.compile(r"^[A-Za-z_\-]*[0-9]{0,4}[a-z_\-]*(?:\.[A-Za-z0-9]{1,8})*$")
 
 
 def shannon_entropy(data: str | bytes) -> float:
@@ -180,7 +203,9 @@ def is_placeholder(value: str) -> bool:
     low = value.lower().strip()
     if not low or low in PLACEHOLDER_VALUES:
         return True
-    if any(word in low for word in PLACEHOLDER_WORDS):
+    if any(word in low for word in PLACEHOLDER_WORDS if word not in CASED_WORDS):
+        return True
+    if any(word in value for word in CASED_WORDS):
         return True
     if REFERENCE_RE.match(value.strip()) or FORMAT_FIELD_RE.search(value) or NUMBER_RE.match(value.strip()):
         return True
@@ -188,7 +213,16 @@ def is_placeholder(value: str) -> bool:
 
 
 def is_public_or_hash(value: str) -> bool:
-    return value.startswith(PUBLIC_PREFIXES) or bool(UUID_RE.match(value))
+    if value.startswith(PUBLIC_PREFIXES) or value.endswith(PUBLIC_SUFFIXES):
+        return True
+    return bool(UUID_RE.match(value) or PASSWORD_HASH_RE.match(value) or NIX_HASH_RE.match(value))
+
+
+def is_path(value: str) -> bool:
+    """A path whose every segment is a word (with an extension): where a secret is kept, not one."""
+    if not (PATH_RE.match(value) or RELATIVE_PATH_RE.match(value)):
+        return False
+    return all(WORDY_SEGMENT_RE.match(seg) for seg in value.split("/") if seg not in ("", "~", ".", ".."))
 
 
 def looks_random(value: str, *, min_length: int = 16) -> bool:
@@ -212,6 +246,8 @@ def looks_like_password(value: str) -> bool:
     v = value.strip()
     if len(v) < 6 or len(v) > 200 or " " in v or is_placeholder(v):
         return False
+    if PASSWORD_HASH_RE.match(v) or is_path(v):
+        return False
     if IDENTIFIER_RE.match(v) or DOTTED_CODE_RE.match(v) or CALL_RE.match(v):
         return False
     if v.isdigit() and len(v) < 10:
@@ -224,7 +260,7 @@ def looks_like_password(value: str) -> bool:
 def looks_like_token(value: str) -> bool:
     """A value named like a token or key: random enough not to be a word, an id or code."""
     v = value.strip()
-    if len(v) < 12 or " " in v or is_placeholder(v) or is_public_or_hash(v):
+    if len(v) < 12 or " " in v or is_placeholder(v) or is_public_or_hash(v) or is_path(v):
         return False
     if IDENTIFIER_RE.match(v) or DOTTED_CODE_RE.match(v) or CALL_RE.match(v) or v.isdigit():
         return False
