@@ -394,3 +394,30 @@ def test_a_repository_that_never_answers_costs_a_worker_a_timeout_and_the_web_no
     assert rng.status == "unreadable" and "longer than" in rng.error
     assert time.monotonic() - started < 30
     listener.close()
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "https://git.example.com/payments/api",
+        "https://git.example.com/Payments/API.git",
+        "https://git.example.com:443/payments/api.git",
+        "https://git.example.com/payments//api.git",
+        "https://git.example.com/payments/%61pi.git",
+        "https://git.example.com/payments/x/%2e%2e/api.git",
+        "ssh://git@git.example.com/payments/api.git",
+        "ssh://git.example.com:22/payments/api",
+        "git@git.example.com:payments/api.git",
+    ],
+)
+def test_another_spelling_of_a_registered_repository_is_refused(team, bob, spelling):
+    # Production is the last deployed commit of a registration: a second spelling of the same
+    # repository would have none, so an older commit would read as "new" and need no acknowledgement.
+    with pytest.raises(InvalidInput) as refused:
+        workflow.register_repository(team, actor=bob, location=spelling)
+    assert refused.value.code == "already_registered"
+    assert "https://git.example.com/payments/api.git" in refused.value.message
+
+
+def test_another_repository_on_the_same_host_is_not_a_spelling(team, bob):
+    workflow.register_repository(team, actor=bob, location="https://git.example.com/payments/api-v2.git")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 
@@ -54,6 +54,18 @@ class Location:
     @property
     def default_port(self) -> int:
         return self.port or (443 if self.kind == "https" else 22)
+
+    @property
+    def repository_key(self) -> str:
+        """The repository, whatever the spelling: host and path, decoded, without `.git`, any case.
+
+        https and ssh, a port, `.git`, case, doubled slashes, percent-encoding and dot segments
+        all name one repository on the git hosts people use (GitHub and GitLab ignore case).
+        """
+        if self.kind == "local":
+            return self.canonical
+        path = posixpath.normpath("/" + unquote(self.path).strip("/")).lower()
+        return f"{self.host}{path.removesuffix('.git').rstrip('/')}"
 
 
 def allowed_hosts() -> list[str]:
