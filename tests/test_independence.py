@@ -457,3 +457,16 @@ def test_a_reviewer_who_wrote_the_rollback_plan_may_not_approve(team, alice, dav
 def test_a_scan_that_ticks_an_item_makes_nobody_a_ticker(in_review, dave):
     result = workflow.sign_off(in_review, actor=dave, decision="approve")
     assert result.release.status == "approved"
+
+
+PASSING_REPORT = b'<testsuite name="api" tests="3" failures="0" errors="0"><testcase name="a"/></testsuite>'
+
+
+def test_a_reviewer_whose_test_report_ticked_the_tests_item_may_not_approve(in_review, dave, bob):
+    workflow.store_test_report(in_review, actor=dave, content=PASSING_REPORT)
+    pass_scans_in_review(in_review)  # the worker judges dave's report: the tests item is ticked by it
+    assert in_review.items.get(key=TESTS_ITEM).state == "done"
+    with pytest.raises(NotAllowed) as refused:
+        workflow.sign_off(in_review, actor=dave, decision="approve")
+    assert refused.value.code == "ticked_item" and TESTS_ITEM in refused.value.message
+    workflow.sign_off(in_review, actor=bob, decision="approve")

@@ -3,8 +3,9 @@
 Beyond "not the author" (checklists/policy/abilities.py), a reviewer may not approve a release if they
 - vouched for one of its items by hand: ticked or skipped a manual item, waived or marked
   not applicable a scan or field item, or wrote the field a `field:` item follows (the
-  rollback plan, the steps, the versions, the known limitations): `ticked_item`. Only the
-  sign-off item, and scan items as their scans set them (by nobody), never count;
+  rollback plan, the steps, the versions, the known limitations), or uploaded the test
+  report whose passing scan ticked the `tests` item: `ticked_item`. The sign-off item, and
+  other scan items as their scans set them (by nobody), never count;
 - changed its commit or its repository: `changed_release` (they chose what ships);
 - authored or committed a commit in what ships (the stored range from the team's last
   deployed commit to the release's commit), matched by email (a user's email identifies
@@ -44,8 +45,8 @@ def ticked_refusal(user: User, release: Release, items=None) -> dict | None:
         return None
     return {
         "code": "ticked_item",
-        "message": f"You ticked or skipped {', '.join(ticked)} on this release (by hand, waived, or by "
-        "writing the field it follows); someone who did not must review it.",
+        "message": f"You ticked or skipped {', '.join(ticked)} on this release (by hand, waived, by "
+        "writing the field it follows or by uploading its test report); someone who did not must review it.",
         "items": ticked,
     }
 
