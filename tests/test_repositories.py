@@ -421,3 +421,38 @@ def test_another_spelling_of_a_registered_repository_is_refused(team, bob, spell
 
 def test_another_repository_on_the_same_host_is_not_a_spelling(team, bob):
     workflow.register_repository(team, actor=bob, location="https://git.example.com/payments/api-v2.git")
+
+
+def test_the_admin_never_shows_stored_credentials_again(client, team):
+    repository = workflow.register_repository(
+        team,
+        actor=None,
+        location="ssh://git@git.example.com/payments/deploy.git",
+        credentials=workflow.Credentials(ssh_key=KEY),
+    )
+    https = workflow.register_repository(
+        team,
+        actor=None,
+        location="https://git.example.com/payments/web.git",
+        credentials=workflow.Credentials("ci", "tok-secret-123", ""),
+    )
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    for registered in (repository, https):
+        page = client.get(reverse("admin:checklists_repository_change", args=[registered.pk]))
+        assert page.status_code == 200
+        body = page.content.decode()
+        assert "b3BlbnNzaC1rZXktdjEAAAAA" not in body and "tok-secret-123" not in body
+
+
+def test_saving_the_admin_form_without_new_credentials_keeps_the_stored_ones(client, team):
+    repository = workflow.register_repository(
+        team,
+        actor=None,
+        location="ssh://git@git.example.com/payments/deploy.git",
+        credentials=workflow.Credentials(ssh_key=KEY),
+    )
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    url = reverse("admin:checklists_repository_change", args=[repository.pk])
+    client.post(url, {"username": "", "token": "", "ssh_key": "", "archived": "on"})
+    repository.refresh_from_db()
+    assert repository.archived and repository.ssh_key == KEY
