@@ -470,3 +470,13 @@ def test_a_reviewer_whose_test_report_ticked_the_tests_item_may_not_approve(in_r
         workflow.sign_off(in_review, actor=dave, decision="approve")
     assert refused.value.code == "ticked_item" and TESTS_ITEM in refused.value.message
     workflow.sign_off(in_review, actor=bob, decision="approve")
+
+
+def test_a_reviewer_without_an_email_cannot_be_told_from_a_commit_author(shipped_by_bob, bob, dave):
+    # bob wrote a commit in what ships; with no email on his account nothing matched it.
+    bob.email = ""
+    bob.save(update_fields=["email"])
+    with pytest.raises(NotAllowed) as refused:
+        workflow.sign_off(shipped_by_bob, actor=bob, decision="approve")
+    assert refused.value.code == "commit_author" and "no email address" in refused.value.message
+    assert workflow.sign_off(shipped_by_bob, actor=dave, decision="approve").release.status == "approved"

@@ -10,7 +10,8 @@ Beyond "not the author" (checklists/policy/abilities.py), a reviewer may not app
 - authored or committed a commit in what ships (the stored range from the team's last
   deployed commit to the release's commit), matched by email (a user's email identifies
   them as a git author): `commit_author`, unless the team allows it
-  (`Team.allow_commit_authors_to_review`).
+  (`Team.allow_commit_authors_to_review`). A reviewer whose account has no email cannot be
+  told from an author, so is refused too while anything ships.
 
 Only stored rows are read here. Whether what ships has been read at all is the caller's
 question (abilities: `range_pending`, `range_unreadable`): an approval never stands on
@@ -73,7 +74,16 @@ def commit_author_refusal(user: User, release: Release, found: Shipping) -> dict
         return None
     email = (user.email or "").strip().lower()
     if not email:
-        return None
+        if not found.commits:
+            return None
+        # Nothing could match: what cannot be checked is refused (DESIGN rule 8).
+        return {
+            "code": "commit_author",
+            "message": f"Your account has no email address, so releasegate cannot tell whether you "
+            f"wrote any of the {len(found.commits)} commit(s) that ship; an administrator adds it, "
+            "or someone else reviews.",
+            "commits": [],
+        }
     mine = [
         c["sha"]
         for c in found.commits
