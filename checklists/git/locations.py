@@ -29,7 +29,7 @@ from . import netguard
 
 MAX_LENGTH = 500
 HOST_RE = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-USER_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+USER_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$")  # never `-...`: ssh would read an option
 PATH_RE = re.compile(r"^[A-Za-z0-9._~/%+@-]+$")
 SCP_RE = re.compile(r"^(?:(?P<user>[^@/:]+)@)?(?P<host>[^@/:\[\]]+):(?P<path>[^:].*)$")
 
@@ -120,7 +120,7 @@ def _parse_url(text: str, scheme: str) -> Location:
             "Put no credentials in the location; register them with the repository instead."
         )
     if scheme == "ssh" and parts.username is not None and not USER_RE.fullmatch(parts.username):
-        raise InvalidLocation("The ssh user name may hold only letters, digits and . _ -.")
+        raise InvalidLocation("The ssh user name may hold only letters, digits and . _ - (not first).")
     host = _check_host(parts.hostname or "")
     path = _check_path(parts.path)
     user = f"{parts.username}@" if parts.username else ""
@@ -131,7 +131,7 @@ def _parse_url(text: str, scheme: str) -> Location:
 def _parse_scp(match: re.Match) -> Location:
     user = match["user"]
     if user is not None and not USER_RE.fullmatch(user):
-        raise InvalidLocation("The ssh user name may hold only letters, digits and . _ -.")
+        raise InvalidLocation("The ssh user name may hold only letters, digits and . _ - (not first).")
     host = _check_host(match["host"])
     path = _check_path(match["path"])
     canonical = f"{user + '@' if user else ''}{host}:{path}"
