@@ -15,7 +15,8 @@ git then connects to that checked address only (`http.curloptResolve` for https,
 `HostName` for ssh), follows no redirect, and speaks only the location's own protocol.
 A repository's credentials (stored with it) reach git only through the askpass helper,
 which answers only prompts for that repository's host; ssh keys live in a 0600 file for
-the length of the fetch, and ssh offers no other key (none of the worker's own, no agent). Credentials are never put on a command line or logged.
+the length of the fetch, and ssh offers no other key (none of the worker's own, no agent).
+Credentials are never put on a command line or logged.
 """
 
 from __future__ import annotations
