@@ -15,7 +15,7 @@ from django.urls import reverse
 from checklists import tasks, workflow
 from checklists.errors import InvalidInput, NotAllowed, SelfReviewError, TransitionError
 from checklists.git import commit_range
-from checklists.models import AuditEvent, CommitRange, Contribution, Release
+from checklists.models import AuditEvent, CommitRange, Contribution, Release, ScanRun
 from checklists.policy import gate as gate_rules
 
 from .helpers.api import assert_error, client_for, release_url
@@ -412,3 +412,71 @@ def test_page_says_plainly_when_what_ships_could_not_be_read_and_offers_a_reread
     rng.refresh_from_db()
     assert rng.status == "pending" and rng.error == ""
     assert AuditEvent.objects.filter(release=release, verb="range.requested", actor=bob).exists()
+
+
+# --- vouching for an item by skipping it or by writing the field it follows ----------------------
+
+TESTS_ITEM = "correctness.tests-pass"
+
+
+def test_a_reviewer_who_waived_a_failed_check_on_a_hotfix_may_not_approve_it(hotfix, alice, dave, bob):
+    tick_manual_items(hotfix, alice)
+    workflow.submit(hotfix, actor=alice)
+    for run in ScanRun.objects.filter(release=hotfix, current=True, status=ScanRun.Status.QUEUED):
+        workflow.claim_scan(run.pk)
+        failed = run.scanner == "tests"
+        workflow.record_scan_result(run.pk, status=ScanRun.Status.FAILED if failed else ScanRun.Status.PASSED)
+    workflow.set_item_state(hotfix, TESTS_ITEM, actor=dave, state="waived", reason="flaky, fixing after")
+    read_range_of(hotfix)
+    with pytest.raises(NotAllowed) as refused:
+        workflow.sign_off(hotfix, actor=dave, decision="approve")
+    assert refused.value.code == "ticked_item" and TESTS_ITEM in refused.value.message
+    workflow.sign_off(hotfix, actor=bob, decision="approve")
+
+
+def test_a_reviewer_who_marked_a_scan_item_not_applicable_may_not_approve(release, alice, dave):
+    item = "security.credentials-from-env"
+    workflow.set_item_state(release, item, actor=dave, state="not_applicable", reason="no config here")
+    ready_for_review(release, alice)
+    with pytest.raises(NotAllowed) as refused:
+        workflow.sign_off(release, actor=dave, decision="approve")
+    assert refused.value.code == "ticked_item" and item in refused.value.message
+
+
+@pytest.mark.parametrize("before", ["", "Redeploy the previous image."])
+def test_a_reviewer_who_wrote_the_rollback_plan_may_not_approve(team, alice, dave, bob, before):
+    release = make_release(team, alice, rollback_plan=before)
+    workflow.update_release(release, actor=dave, data={"rollback_plan": "Nothing to roll back, trust me."})
+    ready_for_review(release, alice)
+    with pytest.raises(NotAllowed) as refused:
+        workflow.sign_off(release, actor=dave, decision="approve")
+    assert refused.value.code == "ticked_item" and "deployment.rollback-plan" in refused.value.message
+    workflow.sign_off(release, actor=bob, decision="approve")
+
+
+def test_a_scan_that_ticks_an_item_makes_nobody_a_ticker(in_review, dave):
+    result = workflow.sign_off(in_review, actor=dave, decision="approve")
+    assert result.release.status == "approved"
+
+
+PASSING_REPORT = b'<testsuite name="api" tests="3" failures="0" errors="0"><testcase name="a"/></testsuite>'
+
+
+def test_a_reviewer_whose_test_report_ticked_the_tests_item_may_not_approve(in_review, dave, bob):
+    workflow.store_test_report(in_review, actor=dave, content=PASSING_REPORT)
+    pass_scans_in_review(in_review)  # the worker judges dave's report: the tests item is ticked by it
+    assert in_review.items.get(key=TESTS_ITEM).state == "done"
+    with pytest.raises(NotAllowed) as refused:
+        workflow.sign_off(in_review, actor=dave, decision="approve")
+    assert refused.value.code == "ticked_item" and TESTS_ITEM in refused.value.message
+    workflow.sign_off(in_review, actor=bob, decision="approve")
+
+
+def test_a_reviewer_without_an_email_cannot_be_told_from_a_commit_author(shipped_by_bob, bob, dave):
+    # bob wrote a commit in what ships; with no email on his account nothing matched it.
+    bob.email = ""
+    bob.save(update_fields=["email"])
+    with pytest.raises(NotAllowed) as refused:
+        workflow.sign_off(shipped_by_bob, actor=bob, decision="approve")
+    assert refused.value.code == "commit_author" and "no email address" in refused.value.message
+    assert workflow.sign_off(shipped_by_bob, actor=dave, decision="approve").release.status == "approved"

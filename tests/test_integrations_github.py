@@ -13,13 +13,15 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
+from django.contrib.auth.models import User
 
 from checklists import workflow
 from checklists.integrations import github
-from checklists.models import AuditEvent, FreezeWindow
+from checklists.models import AuditEvent, FreezeWindow, Repository
 from checklists.models.integrations import DeploymentCheck, IntegrationDelivery, SeenRequest
 from checklists.policy import gate as gate_rules
 
+from .helpers.factories import UserFactory, make_release
 from .helpers.providers import GITHUB_REPOSITORY, INSTALLATION_ID
 from .helpers.release_steps import drain, ready_for_review
 
@@ -364,3 +366,50 @@ def test_the_app_key_may_be_a_path_and_a_bad_key_is_refused_with_a_reason(settin
 
 def test_the_registered_repository_must_match(providers, team, gh_release):
     assert [r.location for r in github.matching_repositories("ACME/payments-api")] == [GITHUB_REPOSITORY]
+
+
+# --- one team speaks for a GitHub repository ---------------------------------------------
+
+
+@pytest.fixture
+def mallorys_team(gh_release, mallory):
+    """Mallory opens a team of her own, registers payments' GitHub repository and adds a friend."""
+    team = workflow.create_team(actor=mallory, name="Skunkworks", slug="skunkworks")
+    workflow.register_repository(
+        team, actor=mallory, location="https://github.example.org/ACME/payments-api/"
+    )
+    workflow.add_member(team, actor=mallory, user=UserFactory(username="eve"), role="reviewer")
+    return team
+
+
+def approved_in(team, author, reviewer_name, sha):
+    repository = Repository.objects.get(team=team)
+    release = make_release(team, author, repository=repository.pk, commit=sha)
+    release = ready_for_review(release, author)
+    workflow.sign_off(release, actor=User.objects.get(username=reviewer_name), decision="approve")
+    release.refresh_from_db()
+    assert release.status == "approved"
+    return release
+
+
+def test_another_team_that_registered_the_repository_cannot_open_its_deployments(
+    client, settings, providers, gh_release, mallorys_team, mallory
+):
+    sha = "cd" * 20  # a commit payments never released
+    approved_in(mallorys_team, mallory, "eve", sha)
+    response = send_event(client, settings, protection_event(providers, sha))
+    assert response.status_code == 202 and response.json()["state"] == "rejected"
+    assert "team payments, which registered it first" in response.json()["comment"]
+    drain()
+    [answer] = callbacks(providers)
+    assert answer.json["state"] == "rejected"
+
+
+def test_another_team_that_registered_the_repository_sets_no_commit_status(
+    providers, gh_release, mallorys_team, mallory
+):
+    sha = "cd" * 20
+    approved_in(mallorys_team, mallory, "eve", sha)
+    drain()
+    assert providers.sent(rf"/statuses/{sha}") == []
+    assert providers.sent(rf"/statuses/{gh_release.commit}")  # payments' own release still has them

@@ -1,11 +1,12 @@
 """Reading a repository at a commit through git plumbing: caps, symlinks, bad input."""
 
 import os
+import shlex
 import subprocess
 
 import pytest
 
-from checklists.git import repo
+from checklists.git import netguard, repo
 
 from .helpers.git import Symlink, commit_files, git, make_repo
 
@@ -194,3 +195,31 @@ def test_stopping_early_does_not_leave_git_running(tmp_path, mirrors, monkeypatc
     assert cat_file.poll() is None  # still streaming: more than a pipe's worth is left to read
     reader.close()  # the generator's finally kills and reaps cat-file
     assert cat_file.returncode is not None
+
+
+def effective_ssh_config(monkeypatch, source: repo.GitSource) -> str:
+    """What ssh would use for this fetch (`ssh -G`): the command git gets, as the worker runs it."""
+    monkeypatch.setattr(netguard, "resolve_checked", lambda *args, **kwargs: "203.0.113.7")
+    location = source.checked_location()
+    with repo._access(location, source) as (env, _config, _url):
+        command = shlex.split(env["GIT_SSH_COMMAND"])
+        done = subprocess.run([*command, "-G", location.host], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_an_ssh_fetch_offers_none_of_the_workers_own_keys(monkeypatch):
+    # HOME=/nonexistent does not stop ssh: it finds ~/.ssh through the password database, so a
+    # team owner's ssh location on an allowed host would be offered the worker's own keys.
+    config = effective_ssh_config(monkeypatch, repo.GitSource("git@git.example.com:team/service.git"))
+    assert "identityfile ~/" not in config
+    assert "identitiesonly yes" in config and "identityagent none" in config
+
+
+def test_an_ssh_fetch_with_a_key_offers_only_that_key(monkeypatch):
+    key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjE=\n-----END OPENSSH PRIVATE KEY-----"
+    config = effective_ssh_config(
+        monkeypatch, repo.GitSource("ssh://git@git.example.com/team/service.git", ssh_key=key)
+    )
+    files = [line for line in config.splitlines() if line.startswith("identityfile ")]
+    assert len(files) == 1 and files[0].endswith("/key") and "identitiesonly yes" in config

@@ -84,6 +84,8 @@ def test_https_and_ssh_locations_on_allowed_hosts_are_accepted(text, canonical, 
         ("ext::sh", "transport helpers"),
         ("https://git.example.com/a\nb", "control characters"),
         ("git@git.example.com:-oProxyCommand", "start with '-'"),
+        ("ssh://-oProxyCommand@git.example.com/o/r.git", "ssh user name"),
+        ("ssh://--upload-pack@git.example.com/o/r.git", "ssh user name"),
         ("x" * 600, "At most 500"),
         ("", "Give the repository's location"),
     ],
@@ -394,3 +396,65 @@ def test_a_repository_that_never_answers_costs_a_worker_a_timeout_and_the_web_no
     assert rng.status == "unreadable" and "longer than" in rng.error
     assert time.monotonic() - started < 30
     listener.close()
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "https://git.example.com/payments/api",
+        "https://git.example.com/Payments/API.git",
+        "https://git.example.com:443/payments/api.git",
+        "https://git.example.com/payments//api.git",
+        "https://git.example.com/payments/%61pi.git",
+        "https://git.example.com/payments/x/%2e%2e/api.git",
+        "ssh://git@git.example.com/payments/api.git",
+        "ssh://git.example.com:22/payments/api",
+        "git@git.example.com:payments/api.git",
+    ],
+)
+def test_another_spelling_of_a_registered_repository_is_refused(team, bob, spelling):
+    # Production is the last deployed commit of a registration: a second spelling of the same
+    # repository would have none, so an older commit would read as "new" and need no acknowledgement.
+    with pytest.raises(InvalidInput) as refused:
+        workflow.register_repository(team, actor=bob, location=spelling)
+    assert refused.value.code == "already_registered"
+    assert "https://git.example.com/payments/api.git" in refused.value.message
+
+
+def test_another_repository_on_the_same_host_is_not_a_spelling(team, bob):
+    workflow.register_repository(team, actor=bob, location="https://git.example.com/payments/api-v2.git")
+
+
+def test_the_admin_never_shows_stored_credentials_again(client, team):
+    repository = workflow.register_repository(
+        team,
+        actor=None,
+        location="ssh://git@git.example.com/payments/deploy.git",
+        credentials=workflow.Credentials(ssh_key=KEY),
+    )
+    https = workflow.register_repository(
+        team,
+        actor=None,
+        location="https://git.example.com/payments/web.git",
+        credentials=workflow.Credentials("ci", "tok-secret-123", ""),
+    )
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    for registered in (repository, https):
+        page = client.get(reverse("admin:checklists_repository_change", args=[registered.pk]))
+        assert page.status_code == 200
+        body = page.content.decode()
+        assert "b3BlbnNzaC1rZXktdjEAAAAA" not in body and "tok-secret-123" not in body
+
+
+def test_saving_the_admin_form_without_new_credentials_keeps_the_stored_ones(client, team):
+    repository = workflow.register_repository(
+        team,
+        actor=None,
+        location="ssh://git@git.example.com/payments/deploy.git",
+        credentials=workflow.Credentials(ssh_key=KEY),
+    )
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    url = reverse("admin:checklists_repository_change", args=[repository.pk])
+    client.post(url, {"username": "", "token": "", "ssh_key": "", "archived": "on"})
+    repository.refresh_from_db()
+    assert repository.archived and repository.ssh_key == KEY

@@ -20,6 +20,13 @@ class RepositoryForm(forms.ModelForm):
         model = Repository
         fields = ["team", "location", "username", "token", "ssh_key", "archived"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A ModelForm starts from the stored values: a textarea would print the private key.
+        for name in ("token", "ssh_key"):
+            self.initial[name] = ""
+            self.fields[name].help_text = "Stored, never shown again. Leave empty to keep it."
+
 
 @admin.register(Repository)
 class RepositoryAdmin(WorkflowChangeFormMixin, admin.ModelAdmin):

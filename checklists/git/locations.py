@@ -21,7 +21,7 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 
@@ -29,7 +29,7 @@ from . import netguard
 
 MAX_LENGTH = 500
 HOST_RE = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-USER_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+USER_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$")  # never `-...`: ssh would read an option
 PATH_RE = re.compile(r"^[A-Za-z0-9._~/%+@-]+$")
 SCP_RE = re.compile(r"^(?:(?P<user>[^@/:]+)@)?(?P<host>[^@/:\[\]]+):(?P<path>[^:].*)$")
 
@@ -54,6 +54,18 @@ class Location:
     @property
     def default_port(self) -> int:
         return self.port or (443 if self.kind == "https" else 22)
+
+    @property
+    def repository_key(self) -> str:
+        """The repository, whatever the spelling: host and path, decoded, without `.git`, any case.
+
+        https and ssh, a port, `.git`, case, doubled slashes, percent-encoding and dot segments
+        all name one repository on the git hosts people use (GitHub and GitLab ignore case).
+        """
+        if self.kind == "local":
+            return self.canonical
+        path = posixpath.normpath("/" + unquote(self.path).strip("/")).lower()
+        return f"{self.host}{path.removesuffix('.git').rstrip('/')}"
 
 
 def allowed_hosts() -> list[str]:
@@ -108,7 +120,7 @@ def _parse_url(text: str, scheme: str) -> Location:
             "Put no credentials in the location; register them with the repository instead."
         )
     if scheme == "ssh" and parts.username is not None and not USER_RE.fullmatch(parts.username):
-        raise InvalidLocation("The ssh user name may hold only letters, digits and . _ -.")
+        raise InvalidLocation("The ssh user name may hold only letters, digits and . _ - (not first).")
     host = _check_host(parts.hostname or "")
     path = _check_path(parts.path)
     user = f"{parts.username}@" if parts.username else ""
@@ -119,7 +131,7 @@ def _parse_url(text: str, scheme: str) -> Location:
 def _parse_scp(match: re.Match) -> Location:
     user = match["user"]
     if user is not None and not USER_RE.fullmatch(user):
-        raise InvalidLocation("The ssh user name may hold only letters, digits and . _ -.")
+        raise InvalidLocation("The ssh user name may hold only letters, digits and . _ - (not first).")
     host = _check_host(match["host"])
     path = _check_path(match["path"])
     canonical = f"{user + '@' if user else ''}{host}:{path}"

@@ -15,7 +15,8 @@ git then connects to that checked address only (`http.curloptResolve` for https,
 `HostName` for ssh), follows no redirect, and speaks only the location's own protocol.
 A repository's credentials (stored with it) reach git only through the askpass helper,
 which answers only prompts for that repository's host; ssh keys live in a 0600 file for
-the length of the fetch. Credentials are never put on a command line or logged.
+the length of the fetch, and ssh offers no other key (none of the worker's own, no agent).
+Credentials are never put on a command line or logged.
 """
 
 from __future__ import annotations
@@ -302,13 +303,19 @@ def _access(location: locations.Location, source: GitSource):
         "-o", f"HostKeyAlias={location.host}",
         "-o", f"HostName={address}",
         "-o", "ProxyCommand=none",
+        # ssh finds ~/.ssh through the password database, not HOME: without these a location a
+        # team owner registered would be offered the worker's own keys (and an agent's).
+        "-o", "IdentitiesOnly=yes",
+        "-o", "IdentityAgent=none",
     ]  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="rg-ssh-") as folder:
         if source.ssh_key:
             key = Path(folder) / "key"
             key.touch(mode=0o600)
             key.write_text(source.ssh_key.strip() + "\n")
-            ssh += ["-o", "IdentitiesOnly=yes", "-i", str(key)]
+            ssh += ["-i", str(key)]
+        else:
+            ssh += ["-o", "IdentityFile=none"]
         env["GIT_SSH_COMMAND"] = shlex.join(ssh)
         yield env, config, location.canonical
 

@@ -56,7 +56,8 @@ def _send_on_commit(rows: list[IntegrationDelivery]) -> None:
 
 def _status_rows(release: Release) -> list[IntegrationDelivery]:
     targets = []
-    if github.app_configured() and (name := github.repository_name(release.repository.location)):
+    name = github.repository_name(release.repository.location) if github.app_configured() else None
+    if name and github.speaks_for(release.repository):
         targets.append((Kind.GITHUB_STATUS, name))
     project = GitLabProject.objects.filter(repository_id=release.repository_id, active=True).first()
     if project is not None:

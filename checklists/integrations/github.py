@@ -24,7 +24,8 @@ How a GitHub repository maps to a registered one: the registered location names 
 host (RELEASEGATE_GITHUB_HOST) and the path `owner/name`, with or without `.git`, compared
 without regard to case (GitHub's names are case-insensitive): `https://github.com/owner/name`,
 `https://github.com/owner/name.git`, `ssh://git@github.com/owner/name.git` and
-`git@github.com:owner/name.git` all match `owner/name`.
+`git@github.com:owner/name.git` all match `owner/name`. Only the registrations of the team that
+registered `owner/name` first count (`matching_repositories`).
 """
 
 from __future__ import annotations
@@ -113,10 +114,22 @@ def repository_name(location: str) -> str | None:
 
 
 def matching_repositories(full_name: str) -> list[Repository]:
-    """The registered repositories that are GitHub's `owner/name` (any team; see the module doc)."""
+    """The registered repositories that are GitHub's `owner/name`, of the team that speaks for it.
+
+    That is the team that registered it first: any signed-in person may open a team and register
+    any location, so a later team's releases must not answer another team's deployments or set
+    statuses on its commits (docs/integrations.md).
+    """
     wanted = full_name.lower()
-    candidates = Repository.objects.filter(location__icontains=wanted).select_related("team")
-    return [r for r in candidates if repository_name(r.location) == wanted]
+    candidates = Repository.objects.filter(location__icontains=wanted).select_related("team").order_by("pk")
+    found = [r for r in candidates if repository_name(r.location) == wanted]
+    return [r for r in found if r.team_id == found[0].team_id]
+
+
+def speaks_for(repository: Repository) -> bool:
+    """Whether releases of this registered repository answer for its GitHub repository."""
+    name = repository_name(repository.location)
+    return name is not None and any(r.pk == repository.pk for r in matching_repositories(name))
 
 
 def check_callback_url(url: str, full_name: str) -> str:

@@ -1,12 +1,17 @@
 """Reviewer independence from the content, not just the click.
 
 Beyond "not the author" (checklists/policy/abilities.py), a reviewer may not approve a release if they
-- ticked (or skipped) one of its manual items: `ticked_item`;
+- vouched for one of its items by hand: ticked or skipped a manual item, waived or marked
+  not applicable a scan or field item, or wrote the field a `field:` item follows (the
+  rollback plan, the steps, the versions, the known limitations), or uploaded the test
+  report whose passing scan ticked the `tests` item: `ticked_item`. The sign-off item, and
+  other scan items as their scans set them (by nobody), never count;
 - changed its commit or its repository: `changed_release` (they chose what ships);
 - authored or committed a commit in what ships (the stored range from the team's last
   deployed commit to the release's commit), matched by email (a user's email identifies
   them as a git author): `commit_author`, unless the team allows it
-  (`Team.allow_commit_authors_to_review`).
+  (`Team.allow_commit_authors_to_review`). A reviewer whose account has no email cannot be
+  told from an author, so is refused too while anything ships.
 
 Only stored rows are read here. Whether what ships has been read at all is the caller's
 question (abilities: `range_pending`, `range_unreadable`): an approval never stands on
@@ -17,29 +22,32 @@ from __future__ import annotations
 
 from django.contrib.auth.models import User
 
-from ..models import ChecklistItem, Contribution, Release
+from ..models import ChecklistItem, Contribution, Release, satisfied_by
 from .shipping import Shipping
 
 
 def ticked_refusal(user: User, release: Release, items=None) -> dict | None:
+    """The items `user` vouched for by hand (see the module doc), as a refusal; None if none."""
     if items is not None:
         ticked = [
             i.key
             for i in items
-            if i.is_manual and i.set_by_id == user.pk and i.state != ChecklistItem.State.OPEN
+            if not i.is_signoff and i.set_by_id == user.pk and i.state != ChecklistItem.State.OPEN
         ]
     else:
         ticked = list(
-            release.items.manual()
+            release.items.exclude(satisfied_by=satisfied_by.SIGNOFF)
             .filter(set_by_id=user.pk)
             .exclude(state=ChecklistItem.State.OPEN)
+            .order_by("order", "id")
             .values_list("key", flat=True)
         )
     if not ticked:
         return None
     return {
         "code": "ticked_item",
-        "message": f"You ticked or skipped {', '.join(ticked)} on this release; someone who did not must review it.",
+        "message": f"You ticked or skipped {', '.join(ticked)} on this release (by hand, waived, by "
+        "writing the field it follows or by uploading its test report); someone who did not must review it.",
         "items": ticked,
     }
 
@@ -66,7 +74,16 @@ def commit_author_refusal(user: User, release: Release, found: Shipping) -> dict
         return None
     email = (user.email or "").strip().lower()
     if not email:
-        return None
+        if not found.commits:
+            return None
+        # Nothing could match: what cannot be checked is refused (DESIGN rule 8).
+        return {
+            "code": "commit_author",
+            "message": f"Your account has no email address, so releasegate cannot tell whether you "
+            f"wrote any of the {len(found.commits)} commit(s) that ship; an administrator adds it, "
+            "or someone else reviews.",
+            "commits": [],
+        }
     mine = [
         c["sha"]
         for c in found.commits

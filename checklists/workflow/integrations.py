@@ -85,9 +85,10 @@ def request_deployment(
     )
     release = find_release(repository, sha)
     if release is None:
-        known = bool(github.matching_repositories(repository))
+        known = github.matching_repositories(repository)
         why = (
-            f"no release of {repository} ships commit {sha[:12]}; open one for it (docs/ci.md) and re-run the job."
+            f"no release of {repository} ships commit {sha[:12]}; open one for it (docs/ci.md) and re-run "
+            f"the job. Only releases of team {known[0].team.slug}, which registered it first, count."
             if known
             else f"{repository} is not a repository registered in releasegate."
         )

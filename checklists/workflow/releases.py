@@ -48,6 +48,9 @@ from .ranges import point_at_range
 from .scans import _create_scan_runs
 from .transactions import write_transaction
 
+# The release fields a `field:` item follows, where they are not just the field of its name.
+FIELD_SOURCES = {"versions": {"version_before", "version_after"}}
+
 # --- releases ----------------------------------------------------------------
 
 
@@ -144,7 +147,11 @@ def update_release(release: Release | int, *, actor: User, data: dict) -> Releas
         if item.state in (State.WAIVED, State.NOT_APPLICABLE):
             continue
         derived = _field_state(release, item)
-        if derived != item.state:
+        # Whoever last wrote the field an item follows filled that item in (reviewer independence).
+        rewritten = derived == State.DONE and bool(
+            FIELD_SOURCES.get(item.argument, {item.argument}) & set(changed)
+        )
+        if derived != item.state or (rewritten and item.set_by_id != actor.pk):
             item.state, item.set_by, item.set_at = derived, actor, now
             item.save(update_fields=["state", "set_by", "set_at"])
     payload.update(_make_approvals_stale(release))

@@ -87,9 +87,9 @@ def register_repository(
         # workers at the server's own disk: only staff or a management command registers one.
         raise NotAllowed("Only staff register a local path as a repository.")
     cleaned = clean_credentials(parsed, credentials)
-    if Repository.objects.filter(team=team, location=parsed.canonical).exists():
+    if same := _registered_as(team, parsed):
         raise InvalidInput(
-            f"{parsed.canonical} is registered for team {team.slug} already.",
+            f"{parsed.canonical} is registered for team {team.slug} already, as {same.location}.",
             details={"location": ["Registered already."]},
             code="already_registered",
         )
@@ -160,6 +160,23 @@ def update_repository(
         **changes,
     )
     return found
+
+
+def _registered_as(team: Team, parsed: locations.Location) -> Repository | None:
+    """The team's registration of the same repository under any spelling (`Location.repository_key`).
+
+    A repository has one registration per team: production is the last deployed commit of a
+    registration, so a second spelling would have none and an older commit would read as new.
+    """
+    for repository in Repository.objects.filter(team=team).only("pk", "location").order_by("pk"):
+        if repository.location == parsed.canonical:
+            return repository
+        try:
+            if locations.parse(repository.location).repository_key == parsed.repository_key:
+                return repository
+        except locations.InvalidLocation:
+            continue  # no longer fetchable here: it reads nothing, so it shares no production
+    return None
 
 
 def _credential_kinds(credentials: Credentials) -> list[str]:

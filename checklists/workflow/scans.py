@@ -164,7 +164,8 @@ def record_scan_result(
     new_state = {ScanRun.Status.PASSED: State.DONE, ScanRun.Status.FAILED: State.FAILED}.get(status)
     skipped = item is None or item.state in (State.WAIVED, State.NOT_APPLICABLE)
     if applies and new_state and not skipped and (item.state != new_state or item.scan_id != run.pk):
-        item.state, item.scan, item.set_by, item.set_at = new_state, run, None, timezone.now()
+        item.state, item.scan, item.set_at = new_state, run, timezone.now()
+        item.set_by_id = _vouched_by(run) if new_state == State.DONE else None
         item.evidence = f"scan #{run.pk} {status} on {run.commit[:12]}: {len(run.findings)} finding(s)"
         item.evidence_commit = run.commit
         item.save(update_fields=["state", "scan", "set_by", "set_at", "evidence", "evidence_commit"])
@@ -185,6 +186,18 @@ def record_scan_result(
         )
         emails.on_event(release, "scan_failed")
     return run
+
+
+def _vouched_by(run: ScanRun) -> int | None:
+    """Who supplied the evidence a passing scan judged: the uploader of a `tests` report, else nobody.
+
+    The worker reads the newest report for the commit (checklists/worker/scans.py); whoever
+    uploaded it ticked the item as surely as by hand (reviewer independence: `ticked_item`).
+    """
+    if run.scanner != "tests":
+        return None
+    reports = TestReport.objects.filter(release_id=run.release_id, commit=run.commit)
+    return reports.values_list("uploaded_by_id", flat=True).first()
 
 
 # --- test reports ----------------------------------------------------------------
