@@ -14,7 +14,8 @@ if [ ! -s .demo-password ]; then
   chmod 600 .demo-password
 fi
 PASSWORD=$(cat .demo-password)
-$PY manage.py seed_demo --password "$PASSWORD"
+# `--password=`: a generated password may start with "-", which argparse would take for an option.
+$PY manage.py seed_demo --password="$PASSWORD"
 
 .venv/bin/celery -A releasegate worker --beat --loglevel INFO --concurrency 2 \
   --schedule var/celerybeat-schedule &

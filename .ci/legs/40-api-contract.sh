@@ -30,7 +30,8 @@ mkdir -p "${RELEASEGATE_DATA_DIR}/broker/queue" "${RELEASEGATE_DATA_DIR}/broker/
 
 echo "--- database and demo data"
 $PY manage.py migrate --noinput >"${WORK}/migrate.log" 2>&1 || { cat "${WORK}/migrate.log"; exit 1; }
-$PY manage.py seed_demo --password "$($PY -c 'import secrets; print(secrets.token_urlsafe(18))')" >/dev/null
+# `--password=`: a generated password may start with "-", which argparse would take for an option.
+$PY manage.py seed_demo --password="$($PY -c 'import secrets; print(secrets.token_urlsafe(18))')" >/dev/null
 TOKEN="$($PY manage.py drf_create_token alice | awk '{print $3}')"
 [ "${#TOKEN}" -eq 40 ] || { echo "could not create a token for alice"; exit 1; }
 # The demo registered its repository for team payments; the contract check names it.
