@@ -115,7 +115,9 @@ def random(value: str) -> bool:
 ID_NAME_RE = re.compile(
     r"(?:^|[_\-.])(?:id|uuid|guid|nonce|hash|digest|checksum|etag|sha\d*|md5|integrity|fingerprint|rev|revision|commit)$"
 )
-CAMEL_ID_NAME_RE = re.compile(r"[a-z0-9](?:Id|ID|Uuid|UUID|Guid|Nonce|Hash|Digest|Checksum|Etag|ETag|Sha\d*|Fingerprint|Revision)$")
+CAMEL_ID_NAME_RE = re.compile(
+    r"[a-z0-9](?:Id|ID|Uuid|UUID|Guid|Nonce|Hash|Digest|Checksum|Etag|ETag|Sha\d*|Fingerprint|Revision)$"
+)
 
 
 def random_unnamed(value: str, context: str) -> bool:
