@@ -159,9 +159,13 @@ def secret_value(value: str, context: str) -> bool:
     return password(value) if PASSWORD_NAME_RE.search(name) else token(value)
 
 
+TRAILING_ESCAPES_RE = re.compile(r"(?:\\[nrt])+$")
+
+
 def strong_secret_value(value: str, context: str) -> bool:
     """For names met in free text (`password=` in a log line): only values that cannot be prose."""
     name = context.replace(value, "")
+    value = TRAILING_ESCAPES_RE.sub("", value)  # "...password=%DB_PASSWORD%\n" in a string literal
     if PASSWORD_NAME_RE.search(name):
         v = unescape(joined(value))
         return password(value) and judge.char_classes(v) >= 3
