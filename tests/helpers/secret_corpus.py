@@ -849,6 +849,12 @@ def _round4_negatives(g: Gen) -> list[tuple[str, str, str]]:
         ("getenv-kotlin", "src/Env.kt", 'val token = System.getenv("API_TOKEN") ?: ""\n'),
         ("cfn-ref-default", "stack.yaml", "Parameters:\n  DbPassword:\n    Type: String\n    NoEcho: true\n"),
         (
+            "cfn-sibling-default",
+            "stack.yaml",
+            "Parameters:\n  DbPassword:\n    Type: String\n    NoEcho: true\n  VpcName:\n    Type: String\n"
+            "    Default: prod-vpc-1a\n",
+        ),
+        (
             "credential-from-env",
             "src/Mail.cs",
             'new NetworkCredential("mailer", Environment.GetEnvironmentVariable("SMTP_PW"));\n',
