@@ -790,6 +790,9 @@ def _round4_syntaxes(g: Gen) -> list[tuple[str, str, str, str]]:
         ("go-set-basic-auth", "client/http.go", f'req.SetBasicAuth("svc", "{pw}")\n', pw),
         ("rust-basic-auth", "src/api.rs", f'client.get(u).basic_auth("svc", Some("{pw}"))\n', pw),
         ("php-pdo", "src/db.php", f"$db = new PDO($dsn, 'app', '{pw}');\n", pw),
+        ("smtplib-login", "jobs/mail.py", f'server.login("reports@acme.io", "{pw}")\n', pw),
+        ("jdbc-get-connection", "src/Db.java", f'DriverManager.getConnection(url, "app", "{pw}");\n', pw),
+        ("php-mysqli", "src/db.php", f"$c = mysqli_connect('db', 'app', '{pw}', 'app');\n", pw),
         ("php-curl-userpwd", "src/sync.php", f"curl_setopt($ch, CURLOPT_USERPWD, 'svc:{pw}');\n", pw),
         ("kotlin-to-pair", "src/Cfg.kt", f'val m = mapOf("token" to "{tok}")\n', tok),
         ("subscript-assign", "boot.py", f'os.environ["SERVICE_TOKEN"] = "{tok}"\n', tok),
@@ -854,6 +857,8 @@ def _round4_negatives(g: Gen) -> list[tuple[str, str, str]]:
             "Parameters:\n  DbPassword:\n    Type: String\n    NoEcho: true\n  VpcName:\n    Type: String\n"
             "    Default: prod-vpc-1a\n",
         ),
+        ("login-from-variables", "jobs/mail.py", "server.login(SMTP_USER, SMTP_PASSWORD)\n"),
+        ("login-wrong-in-test", "tests/test_login.py", 'assert not client.login("alice", "wrong")\n'),
         (
             "credential-from-env",
             "src/Mail.cs",
