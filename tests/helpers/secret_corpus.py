@@ -857,6 +857,11 @@ def _round4_negatives(g: Gen) -> list[tuple[str, str, str]]:
             "Parameters:\n  DbPassword:\n    Type: String\n    NoEcho: true\n  VpcName:\n    Type: String\n"
             "    Default: prod-vpc-1a\n",
         ),
+        (
+            "prose-pass-to",
+            "docs/conn.md",
+            "Options are passed to `Connection.connect()` or the environment.\n",
+        ),
         ("login-from-variables", "jobs/mail.py", "server.login(SMTP_USER, SMTP_PASSWORD)\n"),
         ("login-wrong-in-test", "tests/test_login.py", 'assert not client.login("alice", "wrong")\n'),
         (
