@@ -767,9 +767,114 @@ def _negatives(g: Gen) -> list[tuple[str, str, str]]:
     ]
 
 
+# Round 4 of the fresh evaluation (bench/secrets_fresh_eval.py): the classes it found missed and
+# reported, drawn from their own seed (SEED + 4) so the samples above stay the same.
+def _round4_syntaxes(g: Gen) -> list[tuple[str, str, str, str]]:
+    """Credentials passed by position, NAME=value arguments, short password options, directives."""
+    pw, tok = g.password(), g.s(ALNUM, 32)
+    salt = g.s(ALNUM + "!@#$%^&*()-_[]{}<>~+=,.;:/?|", 64)
+    return [
+        (
+            "dotnet-network-credential",
+            "src/Mailer.cs",
+            f'var c = new NetworkCredential("mailer", "{pw}");\n',
+            pw,
+        ),
+        (
+            "java-password-authentication",
+            "src/Auth.java",
+            f'new PasswordAuthentication("svc", "{pw}".toCharArray());\n',
+            pw,
+        ),
+        ("requests-auth-tuple", "jobs/sync.py", f'requests.post(url, json=body, auth=("svc", "{pw}"))\n', pw),
+        ("go-set-basic-auth", "client/http.go", f'req.SetBasicAuth("svc", "{pw}")\n', pw),
+        ("rust-basic-auth", "src/api.rs", f'client.get(u).basic_auth("svc", Some("{pw}"))\n', pw),
+        ("php-pdo", "src/db.php", f"$db = new PDO($dsn, 'app', '{pw}');\n", pw),
+        ("smtplib-login", "jobs/mail.py", f'server.login("reports@acme.io", "{pw}")\n', pw),
+        ("jdbc-get-connection", "src/Db.java", f'DriverManager.getConnection(url, "app", "{pw}");\n', pw),
+        ("php-mysqli", "src/db.php", f"$c = mysqli_connect('db', 'app', '{pw}', 'app');\n", pw),
+        ("php-curl-userpwd", "src/sync.php", f"curl_setopt($ch, CURLOPT_USERPWD, 'svc:{pw}');\n", pw),
+        ("kotlin-to-pair", "src/Cfg.kt", f'val m = mapOf("token" to "{tok}")\n', tok),
+        ("subscript-assign", "boot.py", f'os.environ["SERVICE_TOKEN"] = "{tok}"\n', tok),
+        ("chef-attribute", "attributes/default.rb", f"default['db']['password'] = '{pw}'\n", pw),
+        ("pulumi-namespaced", "Pulumi.dev.yaml", f"config:\n  svc:apiToken: {tok}\n", tok),
+        (
+            "spring-long-name",
+            "application.properties",
+            f"spring.security.oauth2.client.registration.acme.client-secret={tok}\n",
+            tok,
+        ),
+        ("libpq-keywords", "etl.py", f'psycopg2.connect("host=db user=etl password={pw}")\n', pw),
+        ("docker-run-e", "README.md", f"docker run -e MYSQL_ROOT_PASSWORD={pw} mysql:8\n", pw),
+        ("docker-build-arg", "ci/build.sh", f"docker build --build-arg GITHUB_TOKEN={tok} .\n", tok),
+        (
+            "kubectl-from-literal",
+            "ops/bootstrap.sh",
+            f"kubectl create secret generic api --from-literal=api-key={tok}\n",
+            tok,
+        ),
+        ("keytool-storepass", "ops/jks.sh", f"keytool -list -keystore app.jks -storepass {pw}\n", pw),
+        ("openssl-pass", "ops/p12.sh", f"openssl pkcs12 -in c.p12 -passin pass:{pw} -nodes\n", pw),
+        ("sqlcmd-P", "ops/restore.cmd", f'sqlcmd -S db -U sa -P {pw} -Q "SELECT 1"\n', pw),
+        ("redis-requirepass", "redis.conf", f"requirepass {pw}\n", pw),
+        ("ldap-bindpw", "ldap.conf", f"bindpw {pw}\n", pw),
+        ("snmp-community", "snmpd.conf", f"rwcommunity {pw} 10.1.0.0/16\n", pw),
+        (
+            "cfn-parameter-default",
+            "stack.yaml",
+            f"Parameters:\n  ApiToken:\n    Type: String\n    Default: {tok}\n",
+            tok,
+        ),
+        (
+            "arm-default-value",
+            "azuredeploy.json",
+            json.dumps({"sqlPassword": {"type": "securestring", "defaultValue": pw}}, indent=2) + "\n",
+            pw,
+        ),
+        ("sql-alter-role", "db/roles.sql", f"ALTER ROLE reporter PASSWORD '{pw}';\n", pw),
+        ("wordpress-salt", "wp-config.php", f"define( 'SECURE_AUTH_KEY',  '{salt}' );\n", salt),
+    ]
+
+
+def _round4_negatives(g: Gen) -> list[tuple[str, str, str]]:
+    """Negatives round 4 found reported: values named id or nonce, documented example keys."""
+    stripe = "sk_" + "test_" + "4eC39HqLyjWD" + "arjtT1zdp7dc"  # Stripe's documented test key
+    return [
+        (
+            "fixture-id-nonce",
+            "tests/fixtures/e.json",
+            json.dumps({"id": g.s(ALNUM, 24), "nonce": g.s(ALNUM, 32)}) + "\n",
+        ),
+        ("camel-request-id", "web/log.js", f'log({{ requestId: "{g.s(ALNUM, 26)}" }});\n'),
+        ("csp-nonce", "templates/page.html", f'<script nonce="{g.s(ALNUM, 24)}">boot()</script>\n'),
+        ("stripe-docs-key-quoted", "docs/pay.md", f'stripe.api_key = "{stripe}"\n'),
+        ("bat-percent-in-literal", "tools/gen.py", 'LINE = "set PASS=%DB_PASSWORD%\\n"\n'),
+        ("getenv-kotlin", "src/Env.kt", 'val token = System.getenv("API_TOKEN") ?: ""\n'),
+        ("cfn-ref-default", "stack.yaml", "Parameters:\n  DbPassword:\n    Type: String\n    NoEcho: true\n"),
+        (
+            "cfn-sibling-default",
+            "stack.yaml",
+            "Parameters:\n  DbPassword:\n    Type: String\n    NoEcho: true\n  VpcName:\n    Type: String\n"
+            "    Default: prod-vpc-1a\n",
+        ),
+        (
+            "prose-pass-to",
+            "docs/conn.md",
+            "Options are passed to `Connection.connect()` or the environment.\n",
+        ),
+        ("login-from-variables", "jobs/mail.py", "server.login(SMTP_USER, SMTP_PASSWORD)\n"),
+        ("login-wrong-in-test", "tests/test_login.py", 'assert not client.login("alice", "wrong")\n'),
+        (
+            "credential-from-env",
+            "src/Mail.cs",
+            'new NetworkCredential("mailer", Environment.GetEnvironmentVariable("SMTP_PW"));\n',
+        ),
+    ]
+
+
 def corpus(seed: int = SEED, per_format: int = 3) -> list[Sample]:
     """The whole labelled corpus, the same for a given seed."""
-    g, added = Gen(seed), Gen(seed + 1)
+    g, added, round4 = Gen(seed), Gen(seed + 1), Gen(seed + 4)
     samples = []
     for rule, makers in [*FORMATS.items(), *ADDED_FORMATS.items()]:
         gen = added if makers is ADDED_FORMATS.get(rule) else g
@@ -783,12 +888,12 @@ def corpus(seed: int = SEED, per_format: int = 3) -> list[Sample]:
             text = makers[i % len(makers)](g)
             samples.append(Sample("contextual", rule, f"contextual/{rule}/{i}.txt", text + "\n", 1, ""))
     for i in range(per_format):
-        for kind, path, text, secret in [*_syntaxes(g), *_added_syntaxes(added)]:
+        for kind, path, text, secret in [*_syntaxes(g), *_added_syntaxes(added), *_round4_syntaxes(round4)]:
             line = next((n for n, row in enumerate(text.splitlines(), 1) if secret and secret in row), None)
             if line is None:
                 line = len(text.splitlines())
             samples.append(Sample("syntaxes", kind, f"syntaxes/{i}/{path}", text, line, secret))
     for i in range(per_format):
-        for kind, path, text in [*_negatives(g), *_added_negatives(added)]:
+        for kind, path, text in [*_negatives(g), *_added_negatives(added), *_round4_negatives(round4)]:
             samples.append(Sample("negatives", kind, f"negatives/{i}/{path}", text))
     return samples

@@ -111,6 +111,23 @@ def random(value: str) -> bool:
     return judge.looks_random(value, min_length=20)
 
 
+# Names of values that are random but not secret: identifiers, nonces sent in the clear, digests.
+ID_NAME_RE = re.compile(
+    r"(?:^|[_\-.])(?:id|uuid|guid|nonce|hash|digest|checksum|etag|sha\d*|md5|integrity|fingerprint|rev|revision|commit)$"
+)
+CAMEL_ID_NAME_RE = re.compile(
+    r"[a-z0-9](?:Id|ID|Uuid|UUID|Guid|Nonce|Hash|Digest|Checksum|Etag|ETag|Sha\d*|Fingerprint|Revision)$"
+)
+
+
+def random_unnamed(value: str, context: str) -> bool:
+    """A random string, unless the name it is given says it is an identifier, nonce or digest."""
+    name = context.replace(value, "").strip("\"'`:= \t")
+    if name and (ID_NAME_RE.search(name.lower()) or CAMEL_ID_NAME_RE.search(name)):
+        return False
+    return random(value)
+
+
 def session(value: str) -> bool:
     """A session id: long and random, though often only lower case and digits (Django, PHP)."""
     v = value.strip()
@@ -142,9 +159,13 @@ def secret_value(value: str, context: str) -> bool:
     return password(value) if PASSWORD_NAME_RE.search(name) else token(value)
 
 
+TRAILING_ESCAPES_RE = re.compile(r"(?:\\[nrt])+$")
+
+
 def strong_secret_value(value: str, context: str) -> bool:
     """For names met in free text (`password=` in a log line): only values that cannot be prose."""
     name = context.replace(value, "")
+    value = TRAILING_ESCAPES_RE.sub("", value)  # "...password=%DB_PASSWORD%\n" in a string literal
     if PASSWORD_NAME_RE.search(name):
         v = unescape(joined(value))
         return password(value) and judge.char_classes(v) >= 3
@@ -162,7 +183,11 @@ CHECKS = {
     "not-placeholder": not_placeholder,
     "session": session,
 }
-CONTEXT_CHECKS = {"secret-value": secret_value, "strong-secret-value": strong_secret_value}
+CONTEXT_CHECKS = {
+    "secret-value": secret_value,
+    "strong-secret-value": strong_secret_value,
+    "random-unnamed": random_unnamed,
+}
 
 
 def passes(name: str, value: str, context: str = "") -> bool:

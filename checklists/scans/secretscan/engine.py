@@ -110,8 +110,8 @@ def _accept(rule: Rule, rules: RuleSet, secret: bytes, data: bytes, end: int, co
     if any(a.search(secret) for a in rule.allow) or any(a.search(secret) for a in rules.allow_values):
         return False
     text = secret.decode("utf-8", "replace")
-    if judge.fingerprint(secret) in rules.example_hashes:
-        return False  # the provider's own documented example key
+    if {judge.fingerprint(secret), judge.fingerprint(text.strip("\"'`"))} & rules.example_hashes:
+        return False  # the provider's own documented example key, bare or quoted
     if not rule.check and judge.is_placeholder(text):
         return False
     if not checks.passes(rule.check, text, context.decode("utf-8", "replace")):

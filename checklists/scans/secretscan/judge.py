@@ -257,9 +257,23 @@ def looks_like_password(value: str) -> bool:
     return len(v) >= 12 and shannon_entropy(v) >= 3.0
 
 
+def is_generated_salt(value: str) -> bool:
+    """A long key drawn from letters, digits and many punctuation marks (WordPress salts, Django
+    SECRET_KEY): its `<`, `>` or `${` are random characters, not a placeholder's markers."""
+    low = value.lower()
+    if len(value) < 40 or " " in value or char_classes(value) < 4:
+        return False
+    if any(word in low for word in PLACEHOLDER_WORDS if word.isalpha() or word.endswith(("_", "-"))):
+        return False
+    punctuation = {c for c in value if not c.isalnum() and c not in "-_.+/=~:"}
+    return len(punctuation) >= 4 and shannon_entropy(value) >= 4.8 and switch_ratio(value) >= 0.5
+
+
 def looks_like_token(value: str) -> bool:
     """A value named like a token or key: random enough not to be a word, an id or code."""
     v = value.strip()
+    if is_generated_salt(v):
+        return True
     if len(v) < 12 or " " in v or is_placeholder(v) or is_public_or_hash(v) or is_path(v):
         return False
     if IDENTIFIER_RE.match(v) or DOTTED_CODE_RE.match(v) or CALL_RE.match(v) or v.isdigit():
