@@ -161,6 +161,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Django binds values on the client and never prepares; the few statements every request
+    # runs (the gate, the release read) ask psycopg to prepare them on the server
+    # (checklists/policy/prepared.py `fetch`), which a threshold of None would forbid.
+    # RELEASEGATE_PG_PREPARE=0 behind a pooler that cannot keep prepared statements.
+    if env_bool("RELEASEGATE_PG_PREPARE", True):
+        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -58,3 +58,25 @@ def test_an_outsider_and_a_missing_release_read_nothing(mallory, approved, alice
     for user, pk in ((mallory, approved.pk), (alice, approved.pk + 1000), (alice, 2**70)):
         with pytest.raises(NotFound):
             get_release_for_user(user, pk, page_rows=True)
+
+
+def test_the_statements_every_request_runs_are_planned_once_per_connection(alice, approved):
+    """On PostgreSQL the release read and the gate's statement are prepared on the server
+    (planning cost more than running them), and Django still records them for query counts."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from checklists.policy import gate
+
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(2):
+            assert get_release_for_user(alice, approved.pk, page_rows=True).pk == approved.pk
+            gate.open_gate(alice, approved.pk, approved.commit)
+    assert any("production_commit" in q["sql"] for q in queries.captured_queries)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        statements = [row[0] for row in cursor.fetchall()]
+    assert any("production_commit" in s for s in statements)  # the gate
+    assert any("fact_viewer_role" in s for s in statements)  # the release read with its facts

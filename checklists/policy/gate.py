@@ -27,7 +27,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import Group, User
-from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -42,7 +41,7 @@ from ..models import (
     SignOff,
     Team,
 )
-from . import abilities, freeze
+from . import abilities, freeze, prepared
 from .shipping import Shipping
 
 
@@ -192,11 +191,10 @@ def open_gate(user: User, pk, commit, *, now: datetime | None = None) -> OpenGat
         "reviewer": Membership.Role.REVIEWER,
         "deployed": Release.Status.DEPLOYED,
     }
-    with connection.cursor() as cursor:
-        cursor.execute(SQL, params)
-        row = cursor.fetchone()
-    if row is None:
+    rows = prepared.fetch(SQL, params, size=1)
+    if not rows:
         return None
+    row = rows[0]
     (
         release_id, status, release_commit, repository_id, approved_at,
         required, valid_days,
